@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	pb "github.com/hartonomous/hartd/api/proto/hartonomous/v1"
+	"github.com/hartonomous/hartd/internal/engine"
+	"github.com/hartonomous/hartd/internal/server"
+	"github.com/hartonomous/hartd/internal/store/sqlite"
+)
+
+type serveConfig struct {
+	dataDir         string
+	listen          string
+	maxMessageBytes int
+	sync            string
+	logFormat       string
+	logLevel        string
+	shutdownTimeout time.Duration
+}
+
+func newServeCmd() *cobra.Command {
+	var c serveConfig
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the gRPC service on the embedded store",
+		Long: `Run the gRPC service. The embedded SQLite store lives in --data-dir and is
+created, and its schema migrated, on first start. SIGTERM or SIGINT stops
+accepting calls, lets those in flight finish, and closes the store.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(c.logFormat, c.logLevel)
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), c, log)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&c.dataDir, "data-dir", "./hartd-data", "directory of the embedded store")
+	f.StringVar(&c.listen, "listen", DefaultAddr, "address to listen on")
+	f.IntVar(&c.maxMessageBytes, "max-message-bytes", 64<<20, "largest request accepted; larger ones get RESOURCE_EXHAUSTED")
+	f.StringVar(&c.sync, "sync", "full", "store durability: full (fsync every commit) or normal (survives a crash of hartd, not of the machine)")
+	f.StringVar(&c.logFormat, "log-format", "auto", "auto (text on a terminal, else JSON), text or json")
+	f.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long calls in flight may take to finish on shutdown")
+	return cmd
+}
+
+func newLogger(format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "auto":
+		if term.IsTerminal(int(os.Stderr.Fd())) {
+			return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+		}
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want auto, text or json", format)
+}
+
+func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
+	start := time.Now()
+	st, err := sqlite.Open(ctx, c.dataDir, sqlite.Options{Synchronous: c.sync})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("closing the store", "err", err)
+		} else {
+			log.Info("store closed", "path", st.Path())
+		}
+	}()
+	eng, err := engine.Open(ctx, st, log)
+	if err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.listen, err)
+	}
+	gs := grpc.NewServer(
+		grpc.MaxRecvMsgSize(c.maxMessageBytes),
+		grpc.MaxSendMsgSize(c.maxMessageBytes),
+		grpc.ChainUnaryInterceptor(server.UnaryInterceptor(log)),
+	)
+	pb.RegisterHartonomousServiceServer(gs, server.New(eng, log))
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(gs, hs)
+	reflection.Register(gs)
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	hs.SetServingStatus(pb.HartonomousService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+
+	errc := make(chan error, 1)
+	go func() { errc <- gs.Serve(lis) }()
+	log.Info("serving", "listen", lis.Addr().String(), "data_dir", c.dataDir, "models", len(eng.Models()),
+		"started_in", time.Since(start).Round(time.Millisecond), "version", version)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing calls in flight", "timeout", c.shutdownTimeout)
+	hs.Shutdown()
+	done := make(chan struct{})
+	go func() { gs.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(c.shutdownTimeout):
+		log.Warn("calls still in flight after the shutdown timeout; cancelling them")
+		gs.Stop()
+	}
+	return nil
+}

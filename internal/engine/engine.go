@@ -1,0 +1,397 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hartonomous/hartd/internal/embed"
+	"github.com/hartonomous/hartd/internal/search"
+	"github.com/hartonomous/hartd/internal/spatial"
+	"github.com/hartonomous/hartd/internal/store"
+)
+
+// Engine is safe for concurrent use.
+type Engine struct {
+	st  store.Store // immutable
+	log *slog.Logger
+
+	// wmu serializes writes: the store transaction and the core update that
+	// follows it (see the package doc).
+	wmu sync.Mutex
+
+	// mu guards models. A *model, once in the map, is never replaced.
+	mu     sync.RWMutex
+	models map[string]*model
+}
+
+type model struct {
+	rec  store.Model // immutable
+	coll *search.Collection
+	// anchorsAt is when the anchors were chosen; guarded by Engine.wmu
+	// for writes, read under Engine.mu for listing.
+	anchorsAt time.Time
+}
+
+// Open loads every model, its anchors and its embeddings from st into the
+// runtime core. st stays owned by the caller, who closes it after the
+// engine's last use.
+func Open(ctx context.Context, st store.Store, log *slog.Logger) (*Engine, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{st: st, log: log, models: map[string]*model{}}
+	recs, err := st.Models(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("engine: load models: %w", err)
+	}
+	for _, rec := range recs {
+		start := time.Now()
+		m, err := e.load(ctx, rec)
+		if err != nil {
+			return nil, fmt.Errorf("engine: load model %q: %w", rec.Name, err)
+		}
+		e.models[rec.Name] = m
+		log.Info("model loaded", "model", rec.Name, "dimension", rec.Dimension, "metric", rec.Metric.String(),
+			"vectors", m.coll.Len(), "projection", m.coll.Projection() != nil, "took", time.Since(start).Round(time.Millisecond))
+	}
+	return e, nil
+}
+
+const loadBatch = 1024
+
+func (e *Engine) load(ctx context.Context, rec store.Model) (*model, error) {
+	m := &model{rec: rec, coll: search.New(rec.Dimension, rec.Metric)}
+	a, err := e.st.Anchors(ctx, rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	var proj *spatial.Projection
+	if a != nil {
+		if proj, err = spatial.NewProjection(a.Vectors[0], a.Vectors[1], a.Vectors[2]); err != nil {
+			return nil, fmt.Errorf("stored anchors: %w", err)
+		}
+		m.coll.SetProjection(proj)
+		m.anchorsAt = a.ChosenAt
+	}
+	buf := make([]float32, loadBatch*rec.Dimension)
+	ids := make([]int64, 0, loadBatch)
+	vecs := make([][]float32, 0, loadBatch)
+	var pts []spatial.Point
+	flush := func() error {
+		if len(ids) == 0 {
+			return nil
+		}
+		if err := m.coll.Append(ids, vecs, pts); err != nil {
+			return err
+		}
+		ids, vecs = ids[:0], vecs[:0]
+		if pts != nil {
+			pts = pts[:0]
+		}
+		return nil
+	}
+	if proj != nil {
+		pts = make([]spatial.Point, 0, loadBatch)
+	}
+	err = e.st.Scan(ctx, rec.ID, func(r store.Row) error {
+		if len(r.Vector) != rec.Dimension {
+			return fmt.Errorf("embedding %d has %d values, the model %d", r.ID, len(r.Vector), rec.Dimension)
+		}
+		i := len(ids)
+		v := buf[i*rec.Dimension : (i+1)*rec.Dimension]
+		copy(v, r.Vector)
+		ids, vecs = append(ids, r.ID), append(vecs, v)
+		if proj != nil {
+			p := r.Point
+			if p == nil { // written before a crash between anchor choice and reprojection cannot happen (one transaction); be safe anyway
+				q := proj.Project(v)
+				p = &q
+			}
+			pts = append(pts, *p)
+		}
+		if len(ids) == loadBatch {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, flush()
+}
+
+func (e *Engine) model(name string) (*model, error) {
+	e.mu.RLock()
+	m := e.models[name]
+	e.mu.RUnlock()
+	if m == nil {
+		return nil, fmt.Errorf("%w: %q", ErrModelNotFound, name)
+	}
+	return m, nil
+}
+
+// ModelInfo describes a model.
+type ModelInfo struct {
+	Name            string
+	Dimension       int
+	Metric          embed.Metric
+	Count           int
+	ProjectionReady bool
+	AnchorsChosenAt time.Time
+	AnchorSeed      uint64
+	CreatedAt       time.Time
+}
+
+func (m *model) info() ModelInfo {
+	return ModelInfo{
+		Name: m.rec.Name, Dimension: m.rec.Dimension, Metric: m.rec.Metric,
+		Count: m.coll.Len(), ProjectionReady: m.coll.Projection() != nil,
+		AnchorSeed: m.rec.AnchorSeed, CreatedAt: m.rec.CreatedAt,
+	}
+}
+
+// CreateModel registers a model. metric "" is cosine; seed 0 derives the
+// anchor seed from the name.
+func (e *Engine) CreateModel(ctx context.Context, name string, dim int, metric string, seed uint64) (ModelInfo, error) {
+	if err := validateModelName(name); err != nil {
+		return ModelInfo{}, err
+	}
+	if dim < 1 || dim > embed.MaxDim {
+		return ModelInfo{}, fieldErrf("dimension", ErrInvalid, "%d is out of range [1, %d]", dim, embed.MaxDim)
+	}
+	mt, err := embed.ParseMetric(metric)
+	if err != nil {
+		return ModelInfo{}, fieldErr("metric", err)
+	}
+	if seed == 0 {
+		h := fnv.New64a()
+		h.Write([]byte(name))
+		seed = h.Sum64() | 1
+	}
+	e.wmu.Lock()
+	defer e.wmu.Unlock()
+	rec, err := e.st.CreateModel(ctx, store.Model{TenantID: store.DefaultTenant, Name: name, Dimension: dim, Metric: mt, AnchorSeed: seed})
+	if errors.Is(err, store.ErrExists) {
+		return ModelInfo{}, fmt.Errorf("%w: %q", ErrModelExists, name)
+	}
+	if err != nil {
+		return ModelInfo{}, fmt.Errorf("engine: create model: %w", err)
+	}
+	m := &model{rec: rec, coll: search.New(dim, mt)}
+	e.mu.Lock()
+	e.models[name] = m
+	e.mu.Unlock()
+	e.log.Info("model created", "model", name, "dimension", dim, "metric", mt.String())
+	return m.info(), nil
+}
+
+func validateModelName(name string) error {
+	switch {
+	case name == "":
+		return fieldErrf("name", ErrInvalid, "required")
+	case len(name) > MaxModelName:
+		return fieldErrf("name", ErrInvalid, "%d bytes, at most %d", len(name), MaxModelName)
+	case !modelNameRE.MatchString(name):
+		return fieldErrf("name", ErrInvalid, "%q: use letters, digits, '.', '_' and '-', starting with a letter or digit", name)
+	}
+	return nil
+}
+
+// Models lists the models by name.
+func (e *Engine) Models() []ModelInfo {
+	e.mu.RLock()
+	out := make([]ModelInfo, 0, len(e.models))
+	for _, m := range e.models {
+		out = append(out, m.info())
+	}
+	e.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Model describes one model.
+func (e *Engine) Model(name string) (ModelInfo, error) {
+	m, err := e.model(name)
+	if err != nil {
+		return ModelInfo{}, fieldErr("model", err)
+	}
+	return m.info(), nil
+}
+
+// Item is an embedding to insert, as the caller sent it.
+type Item struct {
+	Vector     []float32
+	Text       string
+	SourceURI  string
+	SourceType string
+	Metadata   string
+}
+
+// validateItem checks everything but the vector.
+func validateItem(i int, it *Item) error {
+	f := func(name string) string { return fmt.Sprintf("items[%d].%s", i, name) }
+	switch {
+	case len(it.Text) > MaxTextBytes:
+		return fieldErrf(f("text"), ErrTooLarge, "%d bytes, at most %d", len(it.Text), MaxTextBytes)
+	case !utf8.ValidString(it.Text):
+		return fieldErrf(f("text"), ErrInvalid, "not valid UTF-8")
+	case len(it.SourceURI) > MaxSourceURI:
+		return fieldErrf(f("source_uri"), ErrTooLarge, "%d bytes, at most %d", len(it.SourceURI), MaxSourceURI)
+	case len(it.SourceType) > MaxSourceType:
+		return fieldErrf(f("source_type"), ErrTooLarge, "%d bytes, at most %d", len(it.SourceType), MaxSourceType)
+	case len(it.Metadata) > MaxMetadataBytes:
+		return fieldErrf(f("metadata"), ErrTooLarge, "%d bytes, at most %d", len(it.Metadata), MaxMetadataBytes)
+	}
+	if it.Metadata != "" {
+		s := strings.TrimSpace(it.Metadata)
+		var obj map[string]json.RawMessage
+		if !strings.HasPrefix(s, "{") || json.Unmarshal([]byte(s), &obj) != nil {
+			return fieldErrf(f("metadata"), ErrInvalid, "must be a JSON object")
+		}
+	}
+	return nil
+}
+
+// contentHash is SHA-256 over the source type, a NUL, and the content, as
+// the seed hashed content prefixed with its source type.
+func contentHash(sourceType, text string) []byte {
+	if text == "" {
+		return nil
+	}
+	h := sha256.New()
+	h.Write([]byte(sourceType))
+	h.Write([]byte{0})
+	h.Write([]byte(text))
+	return h.Sum(nil)
+}
+
+// Insert validates every item, then writes the batch in one store
+// transaction and returns the new ids, in order, once it has committed.
+func (e *Engine) Insert(ctx context.Context, modelName string, items []Item) ([]int64, error) {
+	m, err := e.model(modelName)
+	if err != nil {
+		return nil, fieldErr("model", err)
+	}
+	switch {
+	case len(items) == 0:
+		return nil, fieldErrf("items", ErrInvalid, "at least one item is required")
+	case len(items) > MaxBatchItems:
+		return nil, fieldErrf("items", ErrTooLarge, "%d items, at most %d per call", len(items), MaxBatchItems)
+	}
+	dim, mt := m.rec.Dimension, m.rec.Metric
+	news := make([]store.NewItem, len(items))
+	vecs := make([][]float32, len(items))
+	for i := range items {
+		it := &items[i]
+		v, err := embed.Prepare(it.Vector, dim, mt)
+		if err != nil {
+			return nil, fieldErr(fmt.Sprintf("items[%d].vector", i), err)
+		}
+		if err := validateItem(i, it); err != nil {
+			return nil, err
+		}
+		meta := it.Metadata
+		if meta != "" {
+			meta = strings.TrimSpace(meta)
+		}
+		vecs[i] = v
+		news[i] = store.NewItem{Vector: v, Text: it.Text, SourceURI: it.SourceURI, SourceType: it.SourceType,
+			Metadata: meta, ContentHash: contentHash(it.SourceType, it.Text)}
+	}
+
+	e.wmu.Lock()
+	defer e.wmu.Unlock()
+	b := store.Batch{ModelID: m.rec.ID, Items: news, AnchorItems: [3]int{-1, -1, -1}}
+	proj := m.coll.Projection()
+	newProj := false
+	if proj == nil {
+		if proj, err = e.chooseAnchorsLocked(m, vecs, &b); err != nil {
+			return nil, err
+		}
+		newProj = proj != nil
+	}
+	var pts []spatial.Point
+	if proj != nil {
+		pts = make([]spatial.Point, len(vecs))
+		for i, v := range vecs {
+			pts[i] = proj.Project(v)
+			news[i].Point = &pts[i]
+		}
+	}
+	ids, err := e.st.Insert(ctx, b)
+	if err != nil {
+		return nil, fmt.Errorf("engine: insert into %q: %w", modelName, err)
+	}
+	// Committed. From here on the core must follow.
+	if newProj {
+		m.coll.SetProjection(proj)
+		m.anchorsAt = time.Now()
+		e.log.Info("anchors chosen", "model", modelName, "reprojected", len(b.Reproject), "vectors", m.coll.Len()+len(ids))
+	}
+	if err := m.coll.Append(ids, vecs, pts); err != nil {
+		// An invariant is broken; the data is safe in the store and a
+		// restart rebuilds the core from it.
+		e.log.Error("runtime core out of step with the store", "model", modelName, "err", err)
+		return nil, fmt.Errorf("engine: runtime core of %q: %w", modelName, err)
+	}
+	return ids, nil
+}
+
+// chooseAnchorsLocked tries to choose the model's anchors among the rows it
+// holds and the batch. On success it fills b.Anchors, b.AnchorItems and
+// b.Reproject and returns the projection; with too few distinct vectors it
+// returns nil, nil and the batch goes in without points.
+func (e *Engine) chooseAnchorsLocked(m *model, batch [][]float32, b *store.Batch) (*spatial.Projection, error) {
+	var oldIDs []int64
+	var old [][]float32
+	m.coll.ForEach(func(id int64, v []float32, _ *spatial.Point) bool {
+		oldIDs, old = append(oldIDs, id), append(old, v)
+		return true
+	})
+	n := len(old) + len(batch)
+	if n < 3 {
+		return nil, nil
+	}
+	row := func(i int) []float32 {
+		if i < len(old) {
+			return old[i]
+		}
+		return batch[i-len(old)]
+	}
+	idx, err := spatial.ChooseAnchors(n, row, m.rec.AnchorSeed)
+	if errors.Is(err, spatial.ErrNotEnoughDistinct) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("engine: choose anchors: %w", err)
+	}
+	a := &store.Anchors{}
+	for k, i := range idx {
+		a.Vectors[k] = append([]float32(nil), row(i)...)
+		if i < len(old) {
+			a.EmbeddingIDs[k] = oldIDs[i]
+		} else {
+			b.AnchorItems[k] = i - len(old)
+		}
+	}
+	proj, err := spatial.NewProjection(a.Vectors[0], a.Vectors[1], a.Vectors[2])
+	if err != nil {
+		return nil, fmt.Errorf("engine: anchors: %w", err)
+	}
+	b.Anchors = a
+	b.Reproject = make([]store.PointUpdate, len(old))
+	for i, v := range old {
+		b.Reproject[i] = store.PointUpdate{ID: oldIDs[i], Point: proj.Project(v)}
+	}
+	return proj, nil
+}

@@ -1,0 +1,192 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hartonomous/hartd/internal/embed"
+	"github.com/hartonomous/hartd/internal/search"
+	"github.com/hartonomous/hartd/internal/spatial"
+	"github.com/hartonomous/hartd/internal/store"
+)
+
+// Mode selects how a search finds its candidates.
+type Mode int
+
+const (
+	// ModeDefault is the server's default mode.
+	ModeDefault Mode = iota
+	// ModeExact scans every vector.
+	ModeExact
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeDefault:
+		return "default"
+	case ModeExact:
+		return "exact"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// SearchRequest is one query.
+type SearchRequest struct {
+	Model  string
+	Vector []float32
+	K      int
+	// Region, when set, is a *spatial.Box or *spatial.Sphere filter, and
+	// RegionField names it for errors ("box" or "sphere").
+	Region      spatial.Region
+	RegionField string
+	Mode        Mode
+}
+
+// Hit is a search result with its stored content.
+type Hit struct {
+	ID         int64
+	AtomID     int64
+	Score      float32
+	Point      *spatial.Point
+	Text       string
+	SourceURI  string
+	SourceType string
+	Metadata   string
+}
+
+// SearchStats says what a search examined and where its time went.
+type SearchStats struct {
+	Mode Mode
+	search.Stats
+	Prepare, Scan, Fetch time.Duration
+}
+
+// Search returns the K nearest embeddings to the query, best first.
+func (e *Engine) Search(ctx context.Context, req SearchRequest) ([]Hit, SearchStats, error) {
+	start := time.Now()
+	st := SearchStats{Mode: req.Mode}
+	m, err := e.model(req.Model)
+	if err != nil {
+		return nil, st, fieldErr("model", err)
+	}
+	if req.K < 1 || req.K > MaxK {
+		return nil, st, fieldErrf("k", ErrInvalid, "%d is out of range [1, %d]", req.K, MaxK)
+	}
+	switch req.Mode {
+	case ModeDefault:
+		st.Mode = ModeExact
+	case ModeExact:
+	default:
+		return nil, st, fieldErrf("mode", ErrInvalid, "unknown search mode %d", req.Mode)
+	}
+	q, err := embed.Prepare(req.Vector, m.rec.Dimension, m.rec.Metric)
+	if err != nil {
+		return nil, st, fieldErr("vector", err)
+	}
+	if req.Region != nil {
+		if v, ok := req.Region.(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return nil, st, fieldErr(req.RegionField, err)
+			}
+		}
+	}
+	st.Prepare = time.Since(start)
+
+	t := time.Now()
+	found, sst, err := m.coll.Exact(ctx, q, req.K, req.Region)
+	st.Stats, st.Scan = sst, time.Since(t)
+	if err != nil {
+		return nil, st, fmt.Errorf("engine: search %q: %w", req.Model, err)
+	}
+
+	t = time.Now()
+	ids := make([]int64, len(found))
+	for i, h := range found {
+		ids[i] = h.ID
+	}
+	items, err := e.st.Items(ctx, m.rec.ID, ids)
+	if err != nil {
+		return nil, st, fmt.Errorf("engine: search %q: fetch hits: %w", req.Model, err)
+	}
+	hits := make([]Hit, 0, len(found))
+	for _, h := range found {
+		it, ok := items[h.ID]
+		if !ok {
+			continue // deleted since the scan
+		}
+		hit := Hit{ID: h.ID, AtomID: it.AtomID, Score: h.Score, Text: it.Text, SourceURI: it.SourceURI,
+			SourceType: it.SourceType, Metadata: it.Metadata}
+		if h.HasPoint {
+			p := h.Point
+			hit.Point = &p
+		}
+		hits = append(hits, hit)
+	}
+	st.Fetch = time.Since(t)
+	return hits, st, nil
+}
+
+// StoredItem is an embedding as stored.
+type StoredItem = store.Item
+
+// Get returns one embedding of a model.
+func (e *Engine) Get(ctx context.Context, modelName string, id int64) (StoredItem, error) {
+	m, err := e.model(modelName)
+	if err != nil {
+		return StoredItem{}, fieldErr("model", err)
+	}
+	it, err := e.st.Get(ctx, m.rec.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return it, fieldErr("id", fmt.Errorf("%w: id %d in model %q", ErrNotFound, id, modelName))
+	}
+	if err != nil {
+		return it, fmt.Errorf("engine: get %d: %w", id, err)
+	}
+	return it, nil
+}
+
+// Delete removes embeddings of a model, all or none: an unknown id fails the
+// call and deletes nothing.
+func (e *Engine) Delete(ctx context.Context, modelName string, ids []int64) (int, error) {
+	m, err := e.model(modelName)
+	if err != nil {
+		return 0, fieldErr("model", err)
+	}
+	switch {
+	case len(ids) == 0:
+		return 0, fieldErrf("ids", ErrInvalid, "at least one id is required")
+	case len(ids) > MaxDeleteIDs:
+		return 0, fieldErrf("ids", ErrTooLarge, "%d ids, at most %d per call", len(ids), MaxDeleteIDs)
+	}
+	e.wmu.Lock()
+	defer e.wmu.Unlock()
+	n, err := e.st.Delete(ctx, m.rec.ID, ids)
+	var miss *store.MissingError
+	if errors.As(err, &miss) {
+		return 0, fieldErr(fmt.Sprintf("ids[%d]", miss.Index), fmt.Errorf("%w: id %d in model %q", ErrNotFound, miss.ID, modelName))
+	}
+	if err != nil {
+		return 0, fmt.Errorf("engine: delete: %w", err)
+	}
+	m.coll.Delete(ids)
+	return n, nil
+}
+
+// Project maps a vector to the model's projected space.
+func (e *Engine) Project(_ context.Context, modelName string, v []float32) (spatial.Point, error) {
+	m, err := e.model(modelName)
+	if err != nil {
+		return spatial.Point{}, fieldErr("model", err)
+	}
+	q, err := embed.Prepare(v, m.rec.Dimension, m.rec.Metric)
+	if err != nil {
+		return spatial.Point{}, fieldErr("vector", err)
+	}
+	p := m.coll.Projection()
+	if p == nil {
+		return spatial.Point{}, fmt.Errorf("%w (model %q holds %d vectors)", ErrNoProjection, modelName, m.coll.Len())
+	}
+	return p.Project(q), nil
+}

@@ -1,0 +1,6 @@
+DROP TABLE SpatialAnchors;
+DROP TABLE AtomEmbeddingsSpatialIndex;
+DROP TABLE AtomEmbeddings;
+DROP TABLE Atoms;
+DROP TABLE Models;
+DROP TABLE Tenants;
