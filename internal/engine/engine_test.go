@@ -11,7 +11,7 @@ import (
 	"github.com/hartonomous/hartd/internal/store/sqlite"
 )
 
-func openEngine(t *testing.T, dir string) (*Engine, func()) {
+func openEngine(t testing.TB, dir string) (*Engine, func()) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), dir, sqlite.Options{})
 	if err != nil {

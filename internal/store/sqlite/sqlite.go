@@ -40,6 +40,15 @@ type Options struct {
 	Synchronous string
 	// ReadConns is the size of the read pool; 0 means 4.
 	ReadConns int
+	// CacheKiB is the writer's page cache; 0 means 64 MiB. A batch of 1,000
+	// 768-d vectors dirties about 3 MiB: with SQLite's default 2 MiB cache
+	// the transaction spills to the WAL before it commits.
+	CacheKiB int
+	// CheckpointPages is the WAL size, in pages, that triggers an automatic
+	// checkpoint; 0 means 16384 (64 MiB of 4 KiB pages). Checkpoints copy
+	// the WAL into the database and fsync it; SQLite's default of 1000
+	// pages checkpoints every few batches.
+	CheckpointPages int
 }
 
 // Store is the SQLite store. Fields are immutable after Open.
@@ -74,11 +83,19 @@ func OpenFile(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.ReadConns <= 0 {
 		opts.ReadConns = 4
 	}
+	if opts.CacheKiB <= 0 {
+		opts.CacheKiB = 64 << 10
+	}
+	if opts.CheckpointPages <= 0 {
+		opts.CheckpointPages = 16384
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+syncMode+")")
 	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", opts.CacheKiB))
+	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", opts.CheckpointPages))
 	q.Set("_txlock", "immediate")
 	w, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
