@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -29,6 +31,7 @@ type serveConfig struct {
 	logFormat       string
 	logLevel        string
 	shutdownTimeout time.Duration
+	pprofListen     string
 }
 
 func newServeCmd() *cobra.Command {
@@ -56,6 +59,7 @@ accepting calls, lets those in flight finish, and closes the store.`,
 	f.StringVar(&c.logFormat, "log-format", "auto", "auto (text on a terminal, else JSON), text or json")
 	f.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long calls in flight may take to finish on shutdown")
+	f.StringVar(&c.pprofListen, "pprof-listen", "", "serve Go's net/http/pprof profiles on this address (off when empty; keep it on loopback)")
 	return cmd
 }
 
@@ -96,6 +100,11 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if c.pprofListen != "" {
+		if err := startPprof(c.pprofListen, log); err != nil {
+			return err
+		}
+	}
 	lis, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.listen, err)
@@ -132,5 +141,28 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 		log.Warn("calls still in flight after the shutdown timeout; cancelling them")
 		gs.Stop()
 	}
+	return nil
+}
+
+// startPprof serves the runtime profiles on their own listener, so that they
+// are never reachable through the gRPC address.
+func startPprof(addr string, log *slog.Logger) error {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--pprof-listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(lis); err != nil && err != http.ErrServerClosed {
+			log.Error("pprof server", "err", err)
+		}
+	}()
+	log.Info("pprof", "listen", lis.Addr().String())
 	return nil
 }

@@ -49,6 +49,8 @@ type Options struct {
 	// the WAL into the database and fsync it; SQLite's default of 1000
 	// pages checkpoints every few batches.
 	CheckpointPages int
+	// PageSize applies to a database this Open creates; 0 means 16 KiB.
+	PageSize int
 }
 
 // Store is the SQLite store. Fields are immutable after Open.
@@ -86,10 +88,15 @@ func OpenFile(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.CacheKiB <= 0 {
 		opts.CacheKiB = 64 << 10
 	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = 16 << 10
+	}
 	if opts.CheckpointPages <= 0 {
-		opts.CheckpointPages = 16384
+		opts.CheckpointPages = (64 << 20) / opts.PageSize
 	}
 	q := url.Values{}
+	// page_size must come before journal_mode: it cannot change in WAL mode.
+	q.Add("_pragma", fmt.Sprintf("page_size(%d)", opts.PageSize))
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+syncMode+")")
