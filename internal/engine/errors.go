@@ -13,6 +13,7 @@ var (
 	ErrNoProjection  = errors.New("engine: the model has no projection yet: anchors are chosen once it holds three distinct, non-collinear vectors")
 	ErrInvalid       = errors.New("engine: invalid argument")
 	ErrTooLarge      = errors.New("engine: over the size limit")
+	ErrUnimplemented = errors.New("engine: not implemented yet")
 )
 
 // FieldError is a malformed request: Field is the path of the offending

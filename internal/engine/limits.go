@@ -8,6 +8,7 @@ const (
 	MaxBatchItems    = 10000
 	MaxDeleteIDs     = 10000
 	MaxK             = 1000
+	MaxCandidates    = 1 << 20
 	MaxTextBytes     = 1 << 20
 	MaxSourceURI     = 2048
 	MaxSourceType    = 128

@@ -20,6 +20,13 @@ const (
 	ModeDefault Mode = iota
 	// ModeExact scans every vector.
 	ModeExact
+	// ModeHybrid generates candidates from the index tiers and re-ranks them.
+	ModeHybrid
+	// ModeSeed is the original system's two steps: nearest in 2-D projected
+	// space, then an exact re-rank.
+	ModeSeed
+	// ModeStore runs the seed's two steps inside the store.
+	ModeStore
 )
 
 func (m Mode) String() string {
@@ -28,6 +35,12 @@ func (m Mode) String() string {
 		return "default"
 	case ModeExact:
 		return "exact"
+	case ModeHybrid:
+		return "hybrid"
+	case ModeSeed:
+		return "seed"
+	case ModeStore:
+		return "store"
 	}
 	return fmt.Sprintf("Mode(%d)", int(m))
 }
@@ -42,6 +55,9 @@ type SearchRequest struct {
 	Region      spatial.Region
 	RegionField string
 	Mode        Mode
+	// Candidates is the candidate budget of the hybrid modes; 0 is the
+	// mode's default.
+	Candidates int
 }
 
 // Hit is a search result with its stored content.
@@ -61,6 +77,15 @@ type SearchStats struct {
 	Mode Mode
 	search.Stats
 	Prepare, Scan, Fetch time.Duration
+	// Tiers describes each candidate tier of a hybrid mode, in order.
+	Tiers []TierStats
+}
+
+// TierStats describes one stage of candidate generation.
+type TierStats struct {
+	Name             string
+	Examined, Passed int
+	Time             time.Duration
 }
 
 // Search returns the K nearest embeddings to the query, best first.
@@ -78,8 +103,13 @@ func (e *Engine) Search(ctx context.Context, req SearchRequest) ([]Hit, SearchSt
 	case ModeDefault:
 		st.Mode = ModeExact
 	case ModeExact:
+	case ModeHybrid, ModeSeed, ModeStore:
+		return nil, st, fmt.Errorf("%w: search mode %s", ErrUnimplemented, req.Mode)
 	default:
 		return nil, st, fieldErrf("mode", ErrInvalid, "unknown search mode %d", req.Mode)
+	}
+	if req.Candidates < 0 || req.Candidates > MaxCandidates {
+		return nil, st, fieldErrf("candidates", ErrInvalid, "%d is out of range [0, %d]", req.Candidates, MaxCandidates)
 	}
 	q, err := embed.Prepare(req.Vector, m.rec.Dimension, m.rec.Metric)
 	if err != nil {

@@ -118,15 +118,8 @@ func (s *Service) Delete(ctx context.Context, req *pb.DeleteRequest) (*pb.Delete
 
 // Search implements the RPC.
 func (s *Service) Search(ctx context.Context, req *pb.SearchRequest) (*pb.SearchResponse, error) {
-	sr := engine.SearchRequest{Model: req.GetModel(), Vector: req.GetVector(), K: int(req.GetK())}
-	switch req.GetMode() {
-	case pb.SearchMode_SEARCH_MODE_UNSPECIFIED:
-		sr.Mode = engine.ModeDefault
-	case pb.SearchMode_SEARCH_MODE_EXACT:
-		sr.Mode = engine.ModeExact
-	default:
-		sr.Mode = engine.Mode(-1 - int(req.GetMode()))
-	}
+	sr := engine.SearchRequest{Model: req.GetModel(), Vector: req.GetVector(), K: int(req.GetK()),
+		Candidates: int(min(req.GetCandidates(), 1<<30)), Mode: modeFromPB(req.GetMode())}
 	switch r := req.GetRegion().(type) {
 	case *pb.SearchRequest_Box:
 		sr.Region = spatial.Box{Min: pointFromPB(r.Box.GetMin()), Max: pointFromPB(r.Box.GetMax())}
@@ -140,7 +133,7 @@ func (s *Service) Search(ctx context.Context, req *pb.SearchRequest) (*pb.Search
 		return nil, toStatus(s.log, "Search", err)
 	}
 	out := &pb.SearchResponse{Hits: make([]*pb.Hit, len(hits)), Stats: &pb.SearchStats{
-		Mode:              pb.SearchMode_SEARCH_MODE_EXACT,
+		Mode:              modeToPB(st.Mode),
 		Rows:              uint64(st.Rows),
 		RegionPruned:      uint64(st.RegionPruned),
 		DistancesComputed: uint64(st.Distances),
@@ -148,6 +141,10 @@ func (s *Service) Search(ctx context.Context, req *pb.SearchRequest) (*pb.Search
 		ScanUs:            uint64(st.Scan.Microseconds()),
 		FetchUs:           uint64(st.Fetch.Microseconds()),
 	}}
+	for _, t := range st.Tiers {
+		out.Stats.Tiers = append(out.Stats.Tiers, &pb.TierStats{Name: t.Name, Examined: uint64(t.Examined),
+			Passed: uint64(t.Passed), TimeUs: uint64(t.Time.Microseconds())})
+	}
 	for i, h := range hits {
 		out.Hits[i] = &pb.Hit{Id: h.ID, AtomId: h.AtomID, Score: h.Score, Point: pointToPB(h.Point), Text: h.Text,
 			SourceUri: h.SourceURI, SourceType: h.SourceType, Metadata: h.Metadata}
@@ -162,4 +159,30 @@ func (s *Service) Project(ctx context.Context, req *pb.ProjectRequest) (*pb.Proj
 		return nil, toStatus(s.log, "Project", err)
 	}
 	return &pb.ProjectResponse{Point: pointToPB(&p)}, nil
+}
+
+var modes = map[pb.SearchMode]engine.Mode{
+	pb.SearchMode_SEARCH_MODE_UNSPECIFIED: engine.ModeDefault,
+	pb.SearchMode_SEARCH_MODE_EXACT:       engine.ModeExact,
+	pb.SearchMode_SEARCH_MODE_HYBRID:      engine.ModeHybrid,
+	pb.SearchMode_SEARCH_MODE_SEED:        engine.ModeSeed,
+	pb.SearchMode_SEARCH_MODE_STORE:       engine.ModeStore,
+}
+
+// modeFromPB maps an unknown enum value to an invalid engine mode, which
+// the engine rejects naming the field.
+func modeFromPB(m pb.SearchMode) engine.Mode {
+	if em, ok := modes[m]; ok {
+		return em
+	}
+	return engine.Mode(-1)
+}
+
+func modeToPB(m engine.Mode) pb.SearchMode {
+	for pm, em := range modes {
+		if em == m && pm != pb.SearchMode_SEARCH_MODE_UNSPECIFIED {
+			return pm
+		}
+	}
+	return pb.SearchMode_SEARCH_MODE_UNSPECIFIED
 }

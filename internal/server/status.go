@@ -28,6 +28,8 @@ func codeOf(err error) codes.Code {
 		return codes.FailedPrecondition
 	case errors.Is(err, store.ErrClosed):
 		return codes.Unavailable
+	case errors.Is(err, engine.ErrUnimplemented):
+		return codes.Unimplemented
 	}
 	var fe *engine.FieldError
 	if errors.As(err, &fe) {

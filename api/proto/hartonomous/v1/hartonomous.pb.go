@@ -85,6 +85,16 @@ const (
 	SearchMode_SEARCH_MODE_UNSPECIFIED SearchMode = 0
 	// SEARCH_MODE_EXACT scans every vector: the exact top k.
 	SearchMode_SEARCH_MODE_EXACT SearchMode = 1
+	// SEARCH_MODE_HYBRID generates candidates from the index tiers and
+	// re-ranks them exactly; SearchRequest.candidates trades recall for speed.
+	SearchMode_SEARCH_MODE_HYBRID SearchMode = 2
+	// SEARCH_MODE_SEED is the original system's two steps: the `candidates`
+	// rows nearest in 2-D projected space (default 100), re-ranked exactly.
+	// Kept for comparison; its recall is poor on high-dimensional data.
+	SearchMode_SEARCH_MODE_SEED SearchMode = 3
+	// SEARCH_MODE_STORE runs the seed's two steps inside the database through
+	// its spatial index, where the store supports it.
+	SearchMode_SEARCH_MODE_STORE SearchMode = 4
 )
 
 // Enum value maps for SearchMode.
@@ -92,10 +102,16 @@ var (
 	SearchMode_name = map[int32]string{
 		0: "SEARCH_MODE_UNSPECIFIED",
 		1: "SEARCH_MODE_EXACT",
+		2: "SEARCH_MODE_HYBRID",
+		3: "SEARCH_MODE_SEED",
+		4: "SEARCH_MODE_STORE",
 	}
 	SearchMode_value = map[string]int32{
 		"SEARCH_MODE_UNSPECIFIED": 0,
 		"SEARCH_MODE_EXACT":       1,
+		"SEARCH_MODE_HYBRID":      2,
+		"SEARCH_MODE_SEED":        3,
+		"SEARCH_MODE_STORE":       4,
 	}
 )
 
@@ -1090,8 +1106,11 @@ type SearchRequest struct {
 	//
 	//	*SearchRequest_Box
 	//	*SearchRequest_Sphere
-	Region        isSearchRequest_Region `protobuf_oneof:"region"`
-	Mode          SearchMode             `protobuf:"varint,6,opt,name=mode,proto3,enum=hartonomous.v1.SearchMode" json:"mode,omitempty"`
+	Region isSearchRequest_Region `protobuf_oneof:"region"`
+	Mode   SearchMode             `protobuf:"varint,6,opt,name=mode,proto3,enum=hartonomous.v1.SearchMode" json:"mode,omitempty"`
+	// Candidate budget: how many candidates the mode re-ranks exactly. 0 is
+	// the mode's default. Ignored by SEARCH_MODE_EXACT.
+	Candidates    uint32 `protobuf:"varint,7,opt,name=candidates,proto3" json:"candidates,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1177,6 +1196,13 @@ func (x *SearchRequest) GetMode() SearchMode {
 		return x.Mode
 	}
 	return SearchMode_SEARCH_MODE_UNSPECIFIED
+}
+
+func (x *SearchRequest) GetCandidates() uint32 {
+	if x != nil {
+		return x.Candidates
+	}
+	return 0
 }
 
 type isSearchRequest_Region interface {
@@ -1311,7 +1337,9 @@ type SearchStats struct {
 	// Time spent scanning, in microseconds.
 	ScanUs uint64 `protobuf:"varint,6,opt,name=scan_us,json=scanUs,proto3" json:"scan_us,omitempty"`
 	// Time spent fetching the hits' text and metadata from the store, in microseconds.
-	FetchUs       uint64 `protobuf:"varint,7,opt,name=fetch_us,json=fetchUs,proto3" json:"fetch_us,omitempty"`
+	FetchUs uint64 `protobuf:"varint,7,opt,name=fetch_us,json=fetchUs,proto3" json:"fetch_us,omitempty"`
+	// One entry per candidate tier the mode ran, in order.
+	Tiers         []*TierStats `protobuf:"bytes,8,rep,name=tiers,proto3" json:"tiers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1395,6 +1423,86 @@ func (x *SearchStats) GetFetchUs() uint64 {
 	return 0
 }
 
+func (x *SearchStats) GetTiers() []*TierStats {
+	if x != nil {
+		return x.Tiers
+	}
+	return nil
+}
+
+// TierStats describes one stage of candidate generation.
+type TierStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tier's name, e.g. "partitions", "quantized", "rerank".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Candidates the tier examined.
+	Examined uint64 `protobuf:"varint,2,opt,name=examined,proto3" json:"examined,omitempty"`
+	// Candidates the tier passed on.
+	Passed uint64 `protobuf:"varint,3,opt,name=passed,proto3" json:"passed,omitempty"`
+	// Time spent in the tier, in microseconds.
+	TimeUs        uint64 `protobuf:"varint,4,opt,name=time_us,json=timeUs,proto3" json:"time_us,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TierStats) Reset() {
+	*x = TierStats{}
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TierStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TierStats) ProtoMessage() {}
+
+func (x *TierStats) ProtoReflect() protoreflect.Message {
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TierStats.ProtoReflect.Descriptor instead.
+func (*TierStats) Descriptor() ([]byte, []int) {
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *TierStats) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TierStats) GetExamined() uint64 {
+	if x != nil {
+		return x.Examined
+	}
+	return 0
+}
+
+func (x *TierStats) GetPassed() uint64 {
+	if x != nil {
+		return x.Passed
+	}
+	return 0
+}
+
+func (x *TierStats) GetTimeUs() uint64 {
+	if x != nil {
+		return x.TimeUs
+	}
+	return 0
+}
+
 type SearchResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Hits          []*Hit                 `protobuf:"bytes,1,rep,name=hits,proto3" json:"hits,omitempty"`
@@ -1405,7 +1513,7 @@ type SearchResponse struct {
 
 func (x *SearchResponse) Reset() {
 	*x = SearchResponse{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[19]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1417,7 +1525,7 @@ func (x *SearchResponse) String() string {
 func (*SearchResponse) ProtoMessage() {}
 
 func (x *SearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[19]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1430,7 +1538,7 @@ func (x *SearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResponse.ProtoReflect.Descriptor instead.
 func (*SearchResponse) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{19}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SearchResponse) GetHits() []*Hit {
@@ -1457,7 +1565,7 @@ type ProjectRequest struct {
 
 func (x *ProjectRequest) Reset() {
 	*x = ProjectRequest{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[20]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1469,7 +1577,7 @@ func (x *ProjectRequest) String() string {
 func (*ProjectRequest) ProtoMessage() {}
 
 func (x *ProjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[20]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1482,7 +1590,7 @@ func (x *ProjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectRequest.ProtoReflect.Descriptor instead.
 func (*ProjectRequest) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{20}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ProjectRequest) GetModel() string {
@@ -1508,7 +1616,7 @@ type ProjectResponse struct {
 
 func (x *ProjectResponse) Reset() {
 	*x = ProjectResponse{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[21]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1520,7 +1628,7 @@ func (x *ProjectResponse) String() string {
 func (*ProjectResponse) ProtoMessage() {}
 
 func (x *ProjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[21]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1533,7 +1641,7 @@ func (x *ProjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectResponse.ProtoReflect.Descriptor instead.
 func (*ProjectResponse) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{21}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ProjectResponse) GetPoint() *Point {
@@ -1618,14 +1726,17 @@ const file_hartonomous_v1_hartonomous_proto_rawDesc = "" +
 	"\x03max\x18\x02 \x01(\v2\x15.hartonomous.v1.PointR\x03max\"O\n" +
 	"\x06Sphere\x12-\n" +
 	"\x06center\x18\x01 \x01(\v2\x15.hartonomous.v1.PointR\x06center\x12\x16\n" +
-	"\x06radius\x18\x02 \x01(\x01R\x06radius\"\xe0\x01\n" +
+	"\x06radius\x18\x02 \x01(\x01R\x06radius\"\x80\x02\n" +
 	"\rSearchRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x16\n" +
 	"\x06vector\x18\x02 \x03(\x02R\x06vector\x12\f\n" +
 	"\x01k\x18\x03 \x01(\rR\x01k\x12'\n" +
 	"\x03box\x18\x04 \x01(\v2\x13.hartonomous.v1.BoxH\x00R\x03box\x120\n" +
 	"\x06sphere\x18\x05 \x01(\v2\x16.hartonomous.v1.SphereH\x00R\x06sphere\x12.\n" +
-	"\x04mode\x18\x06 \x01(\x0e2\x1a.hartonomous.v1.SearchModeR\x04modeB\b\n" +
+	"\x04mode\x18\x06 \x01(\x0e2\x1a.hartonomous.v1.SearchModeR\x04mode\x12\x1e\n" +
+	"\n" +
+	"candidates\x18\a \x01(\rR\n" +
+	"candidatesB\b\n" +
 	"\x06region\"\xe1\x01\n" +
 	"\x03Hit\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
@@ -1637,7 +1748,7 @@ const file_hartonomous_v1_hartonomous_proto_rawDesc = "" +
 	"source_uri\x18\x06 \x01(\tR\tsourceUri\x12\x1f\n" +
 	"\vsource_type\x18\a \x01(\tR\n" +
 	"sourceType\x12\x1a\n" +
-	"\bmetadata\x18\b \x01(\tR\bmetadata\"\xf8\x01\n" +
+	"\bmetadata\x18\b \x01(\tR\bmetadata\"\xa9\x02\n" +
 	"\vSearchStats\x12.\n" +
 	"\x04mode\x18\x01 \x01(\x0e2\x1a.hartonomous.v1.SearchModeR\x04mode\x12\x12\n" +
 	"\x04rows\x18\x02 \x01(\x04R\x04rows\x12#\n" +
@@ -1646,7 +1757,13 @@ const file_hartonomous_v1_hartonomous_proto_rawDesc = "" +
 	"\n" +
 	"prepare_us\x18\x05 \x01(\x04R\tprepareUs\x12\x17\n" +
 	"\ascan_us\x18\x06 \x01(\x04R\x06scanUs\x12\x19\n" +
-	"\bfetch_us\x18\a \x01(\x04R\afetchUs\"l\n" +
+	"\bfetch_us\x18\a \x01(\x04R\afetchUs\x12/\n" +
+	"\x05tiers\x18\b \x03(\v2\x19.hartonomous.v1.TierStatsR\x05tiers\"l\n" +
+	"\tTierStats\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
+	"\bexamined\x18\x02 \x01(\x04R\bexamined\x12\x16\n" +
+	"\x06passed\x18\x03 \x01(\x04R\x06passed\x12\x17\n" +
+	"\atime_us\x18\x04 \x01(\x04R\x06timeUs\"l\n" +
 	"\x0eSearchResponse\x12'\n" +
 	"\x04hits\x18\x01 \x03(\v2\x13.hartonomous.v1.HitR\x04hits\x121\n" +
 	"\x05stats\x18\x02 \x01(\v2\x1b.hartonomous.v1.SearchStatsR\x05stats\">\n" +
@@ -1658,11 +1775,14 @@ const file_hartonomous_v1_hartonomous_proto_rawDesc = "" +
 	"\x06Metric\x12\x16\n" +
 	"\x12METRIC_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rMETRIC_COSINE\x10\x01\x12\r\n" +
-	"\tMETRIC_L2\x10\x02*@\n" +
+	"\tMETRIC_L2\x10\x02*\x85\x01\n" +
 	"\n" +
 	"SearchMode\x12\x1b\n" +
 	"\x17SEARCH_MODE_UNSPECIFIED\x10\x00\x12\x15\n" +
-	"\x11SEARCH_MODE_EXACT\x10\x012\xa8\x04\n" +
+	"\x11SEARCH_MODE_EXACT\x10\x01\x12\x16\n" +
+	"\x12SEARCH_MODE_HYBRID\x10\x02\x12\x14\n" +
+	"\x10SEARCH_MODE_SEED\x10\x03\x12\x15\n" +
+	"\x11SEARCH_MODE_STORE\x10\x042\xa8\x04\n" +
 	"\x12HartonomousService\x12V\n" +
 	"\vCreateModel\x12\".hartonomous.v1.CreateModelRequest\x1a#.hartonomous.v1.CreateModelResponse\x12S\n" +
 	"\n" +
@@ -1686,7 +1806,7 @@ func file_hartonomous_v1_hartonomous_proto_rawDescGZIP() []byte {
 }
 
 var file_hartonomous_v1_hartonomous_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_hartonomous_v1_hartonomous_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_hartonomous_v1_hartonomous_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_hartonomous_v1_hartonomous_proto_goTypes = []any{
 	(Metric)(0),                   // 0: hartonomous.v1.Metric
 	(SearchMode)(0),               // 1: hartonomous.v1.SearchMode
@@ -1709,20 +1829,21 @@ var file_hartonomous_v1_hartonomous_proto_goTypes = []any{
 	(*SearchRequest)(nil),         // 18: hartonomous.v1.SearchRequest
 	(*Hit)(nil),                   // 19: hartonomous.v1.Hit
 	(*SearchStats)(nil),           // 20: hartonomous.v1.SearchStats
-	(*SearchResponse)(nil),        // 21: hartonomous.v1.SearchResponse
-	(*ProjectRequest)(nil),        // 22: hartonomous.v1.ProjectRequest
-	(*ProjectResponse)(nil),       // 23: hartonomous.v1.ProjectResponse
-	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
+	(*TierStats)(nil),             // 21: hartonomous.v1.TierStats
+	(*SearchResponse)(nil),        // 22: hartonomous.v1.SearchResponse
+	(*ProjectRequest)(nil),        // 23: hartonomous.v1.ProjectRequest
+	(*ProjectResponse)(nil),       // 24: hartonomous.v1.ProjectResponse
+	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
 }
 var file_hartonomous_v1_hartonomous_proto_depIdxs = []int32{
 	0,  // 0: hartonomous.v1.Model.metric:type_name -> hartonomous.v1.Metric
-	24, // 1: hartonomous.v1.Model.create_time:type_name -> google.protobuf.Timestamp
+	25, // 1: hartonomous.v1.Model.create_time:type_name -> google.protobuf.Timestamp
 	0,  // 2: hartonomous.v1.CreateModelRequest.metric:type_name -> hartonomous.v1.Metric
 	2,  // 3: hartonomous.v1.CreateModelResponse.model:type_name -> hartonomous.v1.Model
 	2,  // 4: hartonomous.v1.ListModelsResponse.models:type_name -> hartonomous.v1.Model
 	8,  // 5: hartonomous.v1.InsertRequest.items:type_name -> hartonomous.v1.Item
 	7,  // 6: hartonomous.v1.StoredItem.point:type_name -> hartonomous.v1.Point
-	24, // 7: hartonomous.v1.StoredItem.create_time:type_name -> google.protobuf.Timestamp
+	25, // 7: hartonomous.v1.StoredItem.create_time:type_name -> google.protobuf.Timestamp
 	11, // 8: hartonomous.v1.GetResponse.item:type_name -> hartonomous.v1.StoredItem
 	7,  // 9: hartonomous.v1.Box.min:type_name -> hartonomous.v1.Point
 	7,  // 10: hartonomous.v1.Box.max:type_name -> hartonomous.v1.Point
@@ -1732,28 +1853,29 @@ var file_hartonomous_v1_hartonomous_proto_depIdxs = []int32{
 	1,  // 14: hartonomous.v1.SearchRequest.mode:type_name -> hartonomous.v1.SearchMode
 	7,  // 15: hartonomous.v1.Hit.point:type_name -> hartonomous.v1.Point
 	1,  // 16: hartonomous.v1.SearchStats.mode:type_name -> hartonomous.v1.SearchMode
-	19, // 17: hartonomous.v1.SearchResponse.hits:type_name -> hartonomous.v1.Hit
-	20, // 18: hartonomous.v1.SearchResponse.stats:type_name -> hartonomous.v1.SearchStats
-	7,  // 19: hartonomous.v1.ProjectResponse.point:type_name -> hartonomous.v1.Point
-	3,  // 20: hartonomous.v1.HartonomousService.CreateModel:input_type -> hartonomous.v1.CreateModelRequest
-	5,  // 21: hartonomous.v1.HartonomousService.ListModels:input_type -> hartonomous.v1.ListModelsRequest
-	9,  // 22: hartonomous.v1.HartonomousService.Insert:input_type -> hartonomous.v1.InsertRequest
-	12, // 23: hartonomous.v1.HartonomousService.Get:input_type -> hartonomous.v1.GetRequest
-	14, // 24: hartonomous.v1.HartonomousService.Delete:input_type -> hartonomous.v1.DeleteRequest
-	18, // 25: hartonomous.v1.HartonomousService.Search:input_type -> hartonomous.v1.SearchRequest
-	22, // 26: hartonomous.v1.HartonomousService.Project:input_type -> hartonomous.v1.ProjectRequest
-	4,  // 27: hartonomous.v1.HartonomousService.CreateModel:output_type -> hartonomous.v1.CreateModelResponse
-	6,  // 28: hartonomous.v1.HartonomousService.ListModels:output_type -> hartonomous.v1.ListModelsResponse
-	10, // 29: hartonomous.v1.HartonomousService.Insert:output_type -> hartonomous.v1.InsertResponse
-	13, // 30: hartonomous.v1.HartonomousService.Get:output_type -> hartonomous.v1.GetResponse
-	15, // 31: hartonomous.v1.HartonomousService.Delete:output_type -> hartonomous.v1.DeleteResponse
-	21, // 32: hartonomous.v1.HartonomousService.Search:output_type -> hartonomous.v1.SearchResponse
-	23, // 33: hartonomous.v1.HartonomousService.Project:output_type -> hartonomous.v1.ProjectResponse
-	27, // [27:34] is the sub-list for method output_type
-	20, // [20:27] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	21, // 17: hartonomous.v1.SearchStats.tiers:type_name -> hartonomous.v1.TierStats
+	19, // 18: hartonomous.v1.SearchResponse.hits:type_name -> hartonomous.v1.Hit
+	20, // 19: hartonomous.v1.SearchResponse.stats:type_name -> hartonomous.v1.SearchStats
+	7,  // 20: hartonomous.v1.ProjectResponse.point:type_name -> hartonomous.v1.Point
+	3,  // 21: hartonomous.v1.HartonomousService.CreateModel:input_type -> hartonomous.v1.CreateModelRequest
+	5,  // 22: hartonomous.v1.HartonomousService.ListModels:input_type -> hartonomous.v1.ListModelsRequest
+	9,  // 23: hartonomous.v1.HartonomousService.Insert:input_type -> hartonomous.v1.InsertRequest
+	12, // 24: hartonomous.v1.HartonomousService.Get:input_type -> hartonomous.v1.GetRequest
+	14, // 25: hartonomous.v1.HartonomousService.Delete:input_type -> hartonomous.v1.DeleteRequest
+	18, // 26: hartonomous.v1.HartonomousService.Search:input_type -> hartonomous.v1.SearchRequest
+	23, // 27: hartonomous.v1.HartonomousService.Project:input_type -> hartonomous.v1.ProjectRequest
+	4,  // 28: hartonomous.v1.HartonomousService.CreateModel:output_type -> hartonomous.v1.CreateModelResponse
+	6,  // 29: hartonomous.v1.HartonomousService.ListModels:output_type -> hartonomous.v1.ListModelsResponse
+	10, // 30: hartonomous.v1.HartonomousService.Insert:output_type -> hartonomous.v1.InsertResponse
+	13, // 31: hartonomous.v1.HartonomousService.Get:output_type -> hartonomous.v1.GetResponse
+	15, // 32: hartonomous.v1.HartonomousService.Delete:output_type -> hartonomous.v1.DeleteResponse
+	22, // 33: hartonomous.v1.HartonomousService.Search:output_type -> hartonomous.v1.SearchResponse
+	24, // 34: hartonomous.v1.HartonomousService.Project:output_type -> hartonomous.v1.ProjectResponse
+	28, // [28:35] is the sub-list for method output_type
+	21, // [21:28] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_hartonomous_v1_hartonomous_proto_init() }
@@ -1771,7 +1893,7 @@ func file_hartonomous_v1_hartonomous_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hartonomous_v1_hartonomous_proto_rawDesc), len(file_hartonomous_v1_hartonomous_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
