@@ -169,13 +169,13 @@ var modes = map[pb.SearchMode]engine.Mode{
 	pb.SearchMode_SEARCH_MODE_STORE:       engine.ModeStore,
 }
 
-// modeFromPB maps an unknown enum value to an invalid engine mode, which
-// the engine rejects naming the field.
+// modeFromPB passes an enum value this server does not know through as
+// the same number, which the engine rejects naming the field and the value.
 func modeFromPB(m pb.SearchMode) engine.Mode {
 	if em, ok := modes[m]; ok {
 		return em
 	}
-	return engine.Mode(-1)
+	return engine.Mode(m)
 }
 
 func modeToPB(m engine.Mode) pb.SearchMode {

@@ -128,7 +128,9 @@ type Store interface {
 	// Anchors returns a model's anchors, or nil when none were chosen.
 	Anchors(ctx context.Context, modelID int64) (*Anchors, error)
 	// Insert commits a batch in one transaction and returns the new
-	// embeddings' ids in the order of b.Items.
+	// embeddings' ids in the order of b.Items. Ids ascend in commit order
+	// and are never reused, not even after the newest row is deleted: the
+	// runtime core appends rows in id order.
 	Insert(ctx context.Context, b Batch) ([]int64, error)
 	// Get returns one embedding of a model, or ErrNotFound.
 	Get(ctx context.Context, modelID, id int64) (Item, error)

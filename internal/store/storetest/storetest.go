@@ -263,6 +263,14 @@ func testDelete(t *testing.T, s store.Store, _ func() store.Store) {
 	if len(left) != 1 || left[0] != ids[1] {
 		t.Fatalf("rows left: %v", left)
 	}
+	// ids[2] was the newest: its id is never handed out again.
+	again, err := s.Insert(ctx, store.Batch{ModelID: m.ID, Items: items[:1], AnchorItems: [3]int{-1, -1, -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again[0] <= ids[2] {
+		t.Fatalf("Insert after deleting the newest id %d returned id %d: ids must only grow", ids[2], again[0])
+	}
 }
 
 func testInsertAtomic(t *testing.T, s store.Store, _ func() store.Store) {

@@ -24,8 +24,10 @@ CREATE TABLE Models (
     UNIQUE (TenantId, ModelName)
 );
 
+-- AUTOINCREMENT: an id is never handed out again, even after the row with
+-- the highest id is deleted. The runtime core relies on ids that only grow.
 CREATE TABLE Atoms (
-    AtomId         INTEGER PRIMARY KEY,
+    AtomId         INTEGER PRIMARY KEY AUTOINCREMENT,
     TenantId       INTEGER NOT NULL REFERENCES Tenants (TenantId),
     -- SHA-256 of the source type and the UTF-8 content; NULL without content.
     ContentHash    BLOB,
@@ -44,7 +46,7 @@ CREATE INDEX IX_Atoms_ContentHash ON Atoms (TenantId, ContentHash);
 -- in SpatialZ, as on SQL Server whose spatial indexes are 2-D. All four
 -- spatial columns are NULL until the model's anchors are chosen.
 CREATE TABLE AtomEmbeddings (
-    EmbeddingId     INTEGER PRIMARY KEY,
+    EmbeddingId     INTEGER PRIMARY KEY AUTOINCREMENT,
     AtomId          INTEGER NOT NULL REFERENCES Atoms (AtomId),
     ModelId         INTEGER NOT NULL REFERENCES Models (ModelId),
     Dimension       INTEGER NOT NULL,
