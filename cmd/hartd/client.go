@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -82,8 +83,8 @@ func newModelsCmd() *cobra.Command {
 			default:
 				return fmt.Errorf("--metric %q: want cosine or l2", metric)
 			}
-			if dim < 0 || dim > 1<<20 {
-				return fmt.Errorf("--dim %d is out of range", dim)
+			if dim < 1 || dim > math.MaxUint32 {
+				return fmt.Errorf("--dim %d: the dimension must be between 1 and 4096", dim)
 			}
 			resp, err := c.CreateModel(ctx, &pb.CreateModelRequest{Name: name, Dimension: uint32(dim), Metric: m, AnchorSeed: seed})
 			if err != nil {
