@@ -100,6 +100,7 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	defer eng.Close() // before the store closes: deferred calls run last-in first-out
 	if c.pprofListen != "" {
 		if err := startPprof(c.pprofListen, log); err != nil {
 			return err

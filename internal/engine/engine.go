@@ -20,10 +20,19 @@ import (
 	"github.com/hartonomous/hartd/internal/store"
 )
 
-// Engine is safe for concurrent use.
+// Options tune an engine; the zero value is the default.
+type Options struct {
+	Log *slog.Logger
+	// Index tunes each model's background indexer; its Seed is ignored
+	// (each model's anchor seed is used) and its Log defaults to Log.
+	Index search.IndexOptions
+}
+
+// Engine is safe for concurrent use. Close stops its background work.
 type Engine struct {
-	st  store.Store // immutable
-	log *slog.Logger
+	st   store.Store // immutable
+	log  *slog.Logger
+	opts Options // immutable
 
 	// wmu serializes writes: the store transaction and the core update that
 	// follows it (see the package doc).
@@ -37,19 +46,30 @@ type Engine struct {
 type model struct {
 	rec  store.Model // immutable
 	coll *search.Collection
+	// stopIndexer stops the collection's indexer; set once at creation.
+	stopIndexer func()
 	// anchorsAt is when the anchors were chosen; guarded by Engine.wmu
 	// for writes, read under Engine.mu for listing.
 	anchorsAt time.Time
 }
 
 // Open loads every model, its anchors and its embeddings from st into the
-// runtime core. st stays owned by the caller, who closes it after the
-// engine's last use.
+// runtime core, with default options. st stays owned by the caller, who
+// closes it after the engine's Close.
 func Open(ctx context.Context, st store.Store, log *slog.Logger) (*Engine, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	return OpenOptions(ctx, st, Options{Log: log})
+}
+
+// OpenOptions is Open with options.
+func OpenOptions(ctx context.Context, st store.Store, opts Options) (*Engine, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{st: st, log: log, models: map[string]*model{}}
+	if opts.Index.Log == nil {
+		opts.Index.Log = opts.Log
+	}
+	log := opts.Log
+	e := &Engine{st: st, log: log, opts: opts, models: map[string]*model{}}
 	recs, err := st.Models(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("engine: load models: %w", err)
@@ -58,13 +78,37 @@ func Open(ctx context.Context, st store.Store, log *slog.Logger) (*Engine, error
 		start := time.Now()
 		m, err := e.load(ctx, rec)
 		if err != nil {
+			e.Close()
 			return nil, fmt.Errorf("engine: load model %q: %w", rec.Name, err)
 		}
+		e.startIndexer(m)
 		e.models[rec.Name] = m
 		log.Info("model loaded", "model", rec.Name, "dimension", rec.Dimension, "metric", rec.Metric.String(),
 			"vectors", m.coll.Len(), "projection", m.coll.Projection() != nil, "took", time.Since(start).Round(time.Millisecond))
 	}
 	return e, nil
+}
+
+// startIndexer starts m's background indexer. Rows already loaded are
+// searchable at once: exactly, until the index covers them.
+func (e *Engine) startIndexer(m *model) {
+	o := e.opts.Index
+	o.Seed = m.rec.AnchorSeed
+	o.Log = o.Log.With("model", m.rec.Name)
+	m.stopIndexer = m.coll.StartIndexer(o)
+}
+
+// Close stops every model's background indexer. It does not close the
+// store. The engine must not be used after Close.
+func (e *Engine) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, m := range e.models {
+		if m.stopIndexer != nil {
+			m.stopIndexer()
+			m.stopIndexer = nil
+		}
+	}
 }
 
 const loadBatch = 1024
@@ -188,6 +232,7 @@ func (e *Engine) CreateModel(ctx context.Context, name string, dim int, metric s
 		return ModelInfo{}, fmt.Errorf("engine: create model: %w", err)
 	}
 	m := &model{rec: rec, coll: search.New(dim, mt)}
+	e.startIndexer(m)
 	e.mu.Lock()
 	e.models[name] = m
 	e.mu.Unlock()

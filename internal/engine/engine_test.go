@@ -22,7 +22,7 @@ func openEngine(t testing.TB, dir string) (*Engine, func()) {
 		st.Close()
 		t.Fatal(err)
 	}
-	return e, func() { st.Close() }
+	return e, func() { e.Close(); st.Close() }
 }
 
 func randItems(r *rand.Rand, n, dim int) []Item {
@@ -148,7 +148,7 @@ func TestSearchSurvivesRestart(t *testing.T) {
 	search := func(e *Engine) [][]Hit {
 		var out [][]Hit
 		for _, q := range queries {
-			hits, st, err := e.Search(ctx, SearchRequest{Model: "m", Vector: q.Vector, K: 10})
+			hits, st, err := e.Search(ctx, SearchRequest{Model: "m", Vector: q.Vector, K: 10, Mode: ModeExact})
 			if err != nil {
 				t.Fatal(err)
 			}

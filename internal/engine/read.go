@@ -101,9 +101,9 @@ func (e *Engine) Search(ctx context.Context, req SearchRequest) ([]Hit, SearchSt
 	}
 	switch req.Mode {
 	case ModeDefault:
-		st.Mode = ModeExact
-	case ModeExact:
-	case ModeHybrid, ModeSeed, ModeStore:
+		st.Mode = ModeHybrid
+	case ModeExact, ModeHybrid, ModeSeed:
+	case ModeStore:
 		return nil, st, fmt.Errorf("%w: search mode %s", ErrUnimplemented, req.Mode)
 	default:
 		return nil, st, fieldErrf("mode", ErrInvalid, "unknown search mode %d", req.Mode)
@@ -125,8 +125,23 @@ func (e *Engine) Search(ctx context.Context, req SearchRequest) ([]Hit, SearchSt
 	st.Prepare = time.Since(start)
 
 	t := time.Now()
-	found, sst, err := m.coll.Exact(ctx, q, req.K, req.Region)
-	st.Stats, st.Scan = sst, time.Since(t)
+	var found []search.Hit
+	switch st.Mode {
+	case ModeExact:
+		found, st.Stats, err = m.coll.Exact(ctx, q, req.K, req.Region)
+	case ModeHybrid, ModeSeed:
+		var hs search.HybridStats
+		if st.Mode == ModeHybrid {
+			found, hs, err = m.coll.Hybrid(ctx, q, req.K, req.Candidates, req.Region)
+		} else {
+			found, hs, err = m.coll.Seed(ctx, q, req.K, req.Candidates, req.Region)
+		}
+		st.Stats = hs.Stats
+		for _, t := range hs.Tiers {
+			st.Tiers = append(st.Tiers, TierStats{Name: t.Name, Examined: t.Examined, Passed: t.Passed, Time: t.Time})
+		}
+	}
+	st.Scan = time.Since(t)
 	if err != nil {
 		return nil, st, fmt.Errorf("engine: search %q: %w", req.Model, err)
 	}

@@ -47,6 +47,12 @@ type Collection struct {
 
 	snap atomic.Pointer[snapshot]
 	live atomic.Int64 // rows not deleted
+	// index is the partitioned index over a prefix of the rows, nil until
+	// the indexer builds one. Only the indexer goroutine stores it.
+	index atomic.Pointer[ivfIndex]
+	// wake tells the indexer that rows were appended (capacity 1, sends
+	// never block).
+	wake chan struct{}
 
 	// mu serializes writers. Readers never take it.
 	mu sync.Mutex
@@ -54,7 +60,7 @@ type Collection struct {
 
 // New returns an empty collection of vectors of length dim compared by m.
 func New(dim int, m embed.Metric) *Collection {
-	c := &Collection{dim: dim, metric: m}
+	c := &Collection{dim: dim, metric: m, wake: make(chan struct{}, 1)}
 	c.snap.Store(&snapshot{})
 	return c
 }
@@ -142,6 +148,10 @@ func (c *Collection) Append(ids []int64, vecs [][]float32, pts []spatial.Point) 
 	}
 	c.snap.Store(&snapshot{chunks: chunks, n: n, proj: old.proj})
 	c.live.Add(int64(len(ids)))
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
 	return nil
 }
 

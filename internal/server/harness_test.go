@@ -145,6 +145,7 @@ func newHarnessWith(t *testing.T, cfg harnessConfig) *harness {
 		if err := <-served; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			t.Errorf("Serve: %v", err)
 		}
+		eng.Close()
 		if err := st.Close(); err != nil {
 			t.Errorf("closing the store: %v", err)
 		}

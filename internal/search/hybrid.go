@@ -1,0 +1,254 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/bits"
+	"sort"
+	"time"
+
+	"github.com/hartonomous/hartd/internal/embed"
+	"github.com/hartonomous/hartd/internal/spatial"
+)
+
+// Tier describes one stage of a hybrid search.
+type Tier struct {
+	Name             string
+	Examined, Passed int
+	Time             time.Duration
+}
+
+// HybridStats extends Stats with the tiers a hybrid search ran.
+type HybridStats struct {
+	Stats
+	Tiers []Tier
+	// Indexed is false when the collection had no index yet and the
+	// search was exact.
+	Indexed bool
+}
+
+// DefaultCandidates is the re-rank budget when the caller gives none.
+const DefaultCandidates = 128
+
+// probePerCandidate sets how many rows the probed partitions hold per
+// re-ranked candidate: the code scan has to see that many more rows than
+// it passes on for the estimate's errors to average out.
+const probePerCandidate = 24
+
+// queryCode is a query prepared for the code scan: rot(q) quantized to
+// 4 bits per coordinate, as four bit planes.
+type queryCode struct {
+	planes     [4][]uint64 // plane j holds bit j of each coordinate's level
+	lo, delta  float64     // coordinate ≈ lo + delta·level
+	sum        float64     // Σ rot(q)_i, exact
+	invSqrtDim float64
+}
+
+func (ix *ivfIndex) prepareQuery(q []float32) *queryCode {
+	rq := make([]float32, ix.pdim)
+	ix.rot.apply(q, rq)
+	lo, hi := float64(rq[0]), float64(rq[0])
+	var sum float64
+	for _, x := range rq {
+		f := float64(x)
+		lo, hi = math.Min(lo, f), math.Max(hi, f)
+		sum += f
+	}
+	qc := &queryCode{lo: lo, sum: sum, invSqrtDim: 1 / math.Sqrt(float64(ix.pdim))}
+	qc.delta = (hi - lo) / 15
+	for j := range qc.planes {
+		qc.planes[j] = make([]uint64, ix.words)
+	}
+	if qc.delta == 0 {
+		return qc
+	}
+	inv := 1 / qc.delta
+	for i, x := range rq {
+		level := uint64(math.Round((float64(x) - lo) * inv))
+		for j := range 4 {
+			qc.planes[j][i>>6] |= ((level >> j) & 1) << (uint(i) & 63)
+		}
+	}
+	return qc
+}
+
+// signDotQuery returns the estimate of <ō, rot(q)> for a code: with s_i = ±1
+// the code's signs, Σ s_i x_i = 2 Σ_{bit set} x_i − Σ x_i, and Σ_{bit set} x_i
+// ≈ lo·popcount + delta·Σ_j 2^j popcount(code & plane_j).
+func (qc *queryCode) signDotQuery(code []uint64, pop float32) float64 {
+	var p0, p1, p2, p3 int
+	pl0, pl1, pl2, pl3 := qc.planes[0], qc.planes[1], qc.planes[2], qc.planes[3]
+	pl0, pl1, pl2, pl3 = pl0[:len(code)], pl1[:len(code)], pl2[:len(code)], pl3[:len(code)]
+	for w, c := range code {
+		p0 += bits.OnesCount64(c & pl0[w])
+		p1 += bits.OnesCount64(c & pl1[w])
+		p2 += bits.OnesCount64(c & pl2[w])
+		p3 += bits.OnesCount64(c & pl3[w])
+	}
+	levels := float64(p0 + 2*p1 + 4*p2 + 8*p3)
+	setSum := qc.lo*float64(pop) + qc.delta*levels
+	return (2*setSum - qc.sum) * qc.invSqrtDim
+}
+
+// Hybrid returns the k rows nearest to q: the partitions nearest to q are
+// probed, their rows' distances estimated from their codes, the best
+// `candidates` estimates re-ranked exactly, and rows not indexed yet (the
+// tail) scanned exactly. candidates ≤ 0 means DefaultCandidates. Without an
+// index it is Exact.
+func (c *Collection) Hybrid(ctx context.Context, q []float32, k, candidates int, region spatial.Region) ([]Hit, HybridStats, error) {
+	if len(q) != c.dim {
+		return nil, HybridStats{}, fmt.Errorf("search: query has %d values, want %d: %w", len(q), c.dim, embed.ErrDimension)
+	}
+	if k < 1 {
+		return nil, HybridStats{}, fmt.Errorf("search: k = %d, want at least 1", k)
+	}
+	if candidates <= 0 {
+		candidates = DefaultCandidates
+	}
+	candidates = max(candidates, k)
+	s := c.snap.Load()
+	ix := c.index.Load()
+	if ix == nil || (region != nil && s.proj == nil) {
+		t := time.Now()
+		hits, st, err := c.Exact(ctx, q, k, region)
+		return hits, HybridStats{Stats: st, Tiers: []Tier{{Name: "exact", Examined: st.Distances, Passed: len(hits), Time: time.Since(t)}}}, err
+	}
+	st := HybridStats{Stats: Stats{Rows: s.n}, Indexed: true}
+	top := newTopK(k)
+	cosine := c.metric == embed.Cosine
+
+	// exactPush scores row exactly and offers it to top.
+	exactPush := func(ch *chunk, r int) {
+		if ch.isDead(r) {
+			return
+		}
+		if region != nil {
+			if !region.Contains(ch.pts[r]) {
+				st.RegionPruned++
+				return
+			}
+		}
+		v := ch.vecs[r*c.dim : (r+1)*c.dim : (r+1)*c.dim]
+		var score, key float32
+		if cosine {
+			score = embed.Dot(q, v)
+			key = score
+		} else {
+			score = embed.Euclidean(q, v)
+			key = -score
+		}
+		st.Distances++
+		if top.admits(key, ch.ids[r]) {
+			h := Hit{ID: ch.ids[r], Score: score}
+			if ch.pts != nil {
+				h.Point, h.HasPoint = ch.pts[r], true
+			}
+			top.push(key, h)
+		}
+	}
+
+	// Tier 1: the nearest partitions.
+	t := time.Now()
+	nlist := ix.nlist()
+	qn := float64(embed.Dot(q, q))
+	qcDist := make([]float32, nlist) // |q − c|²
+	order := make([]int32, nlist)
+	for l := 0; l < nlist; l++ {
+		qcDist[l] = ix.cnorm[l] - 2*embed.Dot(q, ix.centroids[l*ix.dim:(l+1)*ix.dim]) + float32(qn)
+		order[l] = int32(l)
+	}
+	indexed := max(1, ix.covered)
+	want := candidates * probePerCandidate
+	nprobe := min(nlist, max(1, int(math.Ceil(float64(want)*float64(nlist)/float64(indexed)))))
+	partialSortBy(order, qcDist, nprobe)
+	st.Tiers = append(st.Tiers, Tier{Name: "partitions", Examined: nlist, Passed: nprobe, Time: time.Since(t)})
+
+	// Tier 2: estimated distances from the codes of the probed partitions.
+	t = time.Now()
+	qc := ix.prepareQuery(q)
+	est := newTopK(candidates)
+	scanned := 0
+	for _, l := range order[:nprobe] {
+		if ctx.Err() != nil {
+			return nil, st, ctx.Err()
+		}
+		list := &ix.lists[l]
+		qc2 := float64(qcDist[l])
+		qc2 = math.Max(qc2, 0)
+		for i, row := range list.rows {
+			f := list.fac[i*ivfFactors : (i+1)*ivfFactors : (i+1)*ivfFactors]
+			ipq := qc.signDotQuery(list.codes[i*ix.words:(i+1)*ix.words], f[facPop]) - float64(f[facOC])
+			rn := float64(f[facRNorm])
+			d2 := rn*rn + qc2 - 2*rn*ipq*float64(f[facInvOO])
+			key := float32(-d2)
+			if est.admits(key, int64(row)) {
+				est.push(key, Hit{ID: int64(row)})
+			}
+		}
+		scanned += len(list.rows)
+	}
+	st.Tiers = append(st.Tiers, Tier{Name: "codes", Examined: scanned, Passed: len(est.keys), Time: time.Since(t)})
+
+	// Tier 3: exact re-rank of the best estimates.
+	t = time.Now()
+	d0 := st.Distances
+	for _, h := range est.hits {
+		row := int(h.ID)
+		ch := s.chunks[chunkOf(s.chunks, row)]
+		exactPush(ch, row-ch.base)
+	}
+	st.Tiers = append(st.Tiers, Tier{Name: "rerank", Examined: len(est.hits), Passed: st.Distances - d0, Time: time.Since(t)})
+
+	// Tier 4: the tail, rows the index does not cover yet, exactly.
+	if ix.covered < s.n {
+		t = time.Now()
+		d0 = st.Distances
+		for ci := chunkOf(s.chunks, ix.covered); ci < len(s.chunks); ci++ {
+			ch := s.chunks[ci]
+			from := max(ix.covered-ch.base, 0)
+			to := min(ch.rows, s.n-ch.base)
+			for r := from; r < to; r++ {
+				exactPush(ch, r)
+			}
+		}
+		st.Tiers = append(st.Tiers, Tier{Name: "tail", Examined: s.n - ix.covered, Passed: st.Distances - d0, Time: time.Since(t)})
+	}
+	return top.sorted(), st, nil
+}
+
+// partialSortBy orders the first n entries of idx by ascending key[idx[i]].
+func partialSortBy(idx []int32, key []float32, n int) {
+	if n >= len(idx) {
+		sort.Slice(idx, func(a, b int) bool { return key[idx[a]] < key[idx[b]] })
+		return
+	}
+	// Quickselect the n smallest to the front, then sort them.
+	lo, hi := 0, len(idx)-1
+	for lo < hi {
+		p := key[idx[(lo+hi)/2]]
+		i, j := lo, hi
+		for i <= j {
+			for key[idx[i]] < p {
+				i++
+			}
+			for key[idx[j]] > p {
+				j--
+			}
+			if i <= j {
+				idx[i], idx[j] = idx[j], idx[i]
+				i++
+				j--
+			}
+		}
+		if n-1 <= j {
+			hi = j
+		} else if n-1 >= i {
+			lo = i
+		} else {
+			break
+		}
+	}
+	front := idx[:n]
+	sort.Slice(front, func(a, b int) bool { return key[front[a]] < key[front[b]] })
+}
