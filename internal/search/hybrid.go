@@ -169,16 +169,25 @@ func (c *Collection) Hybrid(ctx context.Context, q []float32, k, candidates int,
 	qc := ix.prepareQuery(q)
 	est := newTopK(candidates)
 	scanned := 0
+	var levels []uint32
 	for _, l := range order[:nprobe] {
 		if ctx.Err() != nil {
 			return nil, st, ctx.Err()
 		}
 		list := &ix.lists[l]
-		qc2 := float64(qcDist[l])
-		qc2 = math.Max(qc2, 0)
+		n := len(list.rows)
+		if cap(levels) < n {
+			levels = make([]uint32, n, max(n, 2*cap(levels)))
+		}
+		levels = levels[:n]
+		codeLevels(list.codes, ix.words, &qc.planes, levels)
+		qc2 := math.Max(float64(qcDist[l]), 0)
+		fac := list.fac[:n*ivfFactors]
 		for i, row := range list.rows {
-			f := list.fac[i*ivfFactors : (i+1)*ivfFactors : (i+1)*ivfFactors]
-			ipq := qc.signDotQuery(list.codes[i*ix.words:(i+1)*ix.words], f[facPop]) - float64(f[facOC])
+			f := fac[i*ivfFactors : (i+1)*ivfFactors : (i+1)*ivfFactors]
+			// <ō, rot(q)> from the level sum (see signDotQuery), less <ō, rot(c)>.
+			setSum := qc.lo*float64(f[facPop]) + qc.delta*float64(levels[i])
+			ipq := (2*setSum-qc.sum)*qc.invSqrtDim - float64(f[facOC])
 			rn := float64(f[facRNorm])
 			d2 := rn*rn + qc2 - 2*rn*ipq*float64(f[facInvOO])
 			key := float32(-d2)
@@ -186,7 +195,7 @@ func (c *Collection) Hybrid(ctx context.Context, q []float32, k, candidates int,
 				est.push(key, Hit{ID: int64(row)})
 			}
 		}
-		scanned += len(list.rows)
+		scanned += n
 	}
 	st.Tiers = append(st.Tiers, Tier{Name: "codes", Examined: scanned, Passed: len(est.keys), Time: time.Since(t)})
 
