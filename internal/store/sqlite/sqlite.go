@@ -298,54 +298,54 @@ func (s *Store) Insert(ctx context.Context, b store.Batch) (ids []int64, err err
 			return nil, err
 		}
 	}
-	insAtom, err := tx.PrepareContext(ctx, `INSERT INTO Atoms (TenantId, ContentHash, Content, SourceUri, SourceType, Metadata, CreatedAt)
-SELECT TenantId, ?, ?, ?, ?, ?, ? FROM Models WHERE ModelId = ?`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: insert: %w", err)
-	}
-	defer insAtom.Close()
-	insEmb, err := tx.PrepareContext(ctx, `INSERT INTO AtomEmbeddings
-(AtomId, ModelId, Dimension, EmbeddingVector, SpatialGeometry, SpatialX, SpatialY, SpatialZ, CreatedAt)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: insert: %w", err)
-	}
-	defer insEmb.Close()
-	insIdx, err := tx.PrepareContext(ctx, `INSERT INTO AtomEmbeddingsSpatialIndex VALUES (?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: insert: %w", err)
-	}
-	defer insIdx.Close()
-
-	ids = make([]int64, len(b.Items))
-	var buf []byte
-	for i, it := range b.Items {
-		res, err := insAtom.ExecContext(ctx, nullBytes(it.ContentHash), nullString(it.Text), nullString(it.SourceURI),
-			nullString(it.SourceType), nullString(it.Metadata), at, b.ModelID)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: insert item %d: atom: %w", i, err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
+	var tenant int64
+	if err := tx.QueryRowContext(ctx, `SELECT TenantId FROM Models WHERE ModelId = ?`, b.ModelID).Scan(&tenant); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("sqlite: insert: model %d: %w", b.ModelID, store.ErrNotFound)
 		}
-		atomID, _ := res.LastInsertId()
-		buf = embed.AppendVector(buf[:0], it.Vector)
-		var geom []byte
-		var x, y, z sql.NullFloat64
-		if p := it.Point; p != nil {
-			geom = spatial.EncodeWKB(*p)
-			x, y, z = sql.NullFloat64{Float64: p.X, Valid: true}, sql.NullFloat64{Float64: p.Y, Valid: true}, sql.NullFloat64{Float64: p.Z, Valid: true}
-		}
-		res, err = insEmb.ExecContext(ctx, atomID, b.ModelID, len(it.Vector), buf, geom, x, y, z, at)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: insert item %d: embedding: %w", i, err)
-		}
-		ids[i], _ = res.LastInsertId()
-		if p := it.Point; p != nil {
-			if _, err := insIdx.ExecContext(ctx, ids[i], p.X, p.X, p.Y, p.Y, p.Z, p.Z); err != nil {
-				return nil, fmt.Errorf("sqlite: insert item %d: spatial index: %w", i, err)
+		return nil, fmt.Errorf("sqlite: insert: %w", err)
+	}
+	n := len(b.Items)
+	atomIDs, err := multiInsert(ctx, tx, `INSERT INTO Atoms (TenantId, ContentHash, Content, SourceUri, SourceType, Metadata, CreatedAt)`,
+		7, n, func(i int, a []any) []any {
+			it := &b.Items[i]
+			return append(a, tenant, nullBytes(it.ContentHash), nullString(it.Text), nullString(it.SourceURI),
+				nullString(it.SourceType), nullString(it.Metadata), at)
+		})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: insert atoms: %w", err)
+	}
+	vecs := make([]byte, 0, 4*n*len(b.Items[0].Vector))
+	ids, err = multiInsert(ctx, tx, `INSERT INTO AtomEmbeddings
+(AtomId, ModelId, Dimension, EmbeddingVector, SpatialGeometry, SpatialX, SpatialY, SpatialZ, CreatedAt)`,
+		9, n, func(i int, a []any) []any {
+			it := &b.Items[i]
+			start := len(vecs)
+			vecs = embed.AppendVector(vecs, it.Vector)
+			var geom []byte
+			var x, y, z sql.NullFloat64
+			if p := it.Point; p != nil {
+				geom = spatial.EncodeWKB(*p)
+				x, y, z = sql.NullFloat64{Float64: p.X, Valid: true}, sql.NullFloat64{Float64: p.Y, Valid: true}, sql.NullFloat64{Float64: p.Z, Valid: true}
 			}
+			return append(a, atomIDs[i], b.ModelID, len(it.Vector), vecs[start:len(vecs):len(vecs)], geom, x, y, z, at)
+		})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: insert embeddings: %w", err)
+	}
+	var pointed []int
+	for i := range b.Items {
+		if b.Items[i].Point != nil {
+			pointed = append(pointed, i)
 		}
+	}
+	if _, err := multiInsert(ctx, tx, `INSERT INTO AtomEmbeddingsSpatialIndex (EmbeddingId, MinX, MaxX, MinY, MaxY, MinZ, MaxZ)`,
+		7, len(pointed), func(k int, a []any) []any {
+			i := pointed[k]
+			p := b.Items[i].Point
+			return append(a, ids[i], p.X, p.X, p.Y, p.Y, p.Z, p.Z)
+		}); err != nil {
+		return nil, fmt.Errorf("sqlite: insert spatial index: %w", err)
 	}
 	if a := b.Anchors; a != nil {
 		for k := range 3 {
@@ -361,6 +361,57 @@ VALUES (?, ?, ?, ?, ?)`, b.ModelID, k+1, eid, embed.EncodeVector(a.Vectors[k]), 
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("sqlite: insert: commit: %w", err)
+	}
+	return ids, nil
+}
+
+// rowsPerStatement bounds a multi-row INSERT: one driver call per 200 rows
+// instead of one per row, well under SQLite's 32,766 bound parameters.
+const rowsPerStatement = 200
+
+// multiInsert inserts n rows of cols values each with head + VALUES lists,
+// args appending row i's values, and returns the rowids given to the rows.
+// The single writer and the tables' AUTOINCREMENT keys make the rowids of
+// one statement consecutive, ending at last_insert_rowid(); the row count
+// is checked so that nothing else could have interleaved.
+func multiInsert(ctx context.Context, tx *sql.Tx, head string, cols, n int, args func(i int, a []any) []any) ([]int64, error) {
+	ids := make([]int64, n)
+	tuple := "(?" + strings.Repeat(",?", cols-1) + ")"
+	var full *sql.Stmt
+	a := make([]any, 0, cols*min(n, rowsPerStatement))
+	for lo := 0; lo < n; lo += rowsPerStatement {
+		hi := min(lo+rowsPerStatement, n)
+		a = a[:0]
+		for i := lo; i < hi; i++ {
+			a = args(i, a)
+		}
+		var res sql.Result
+		var err error
+		if hi-lo == rowsPerStatement {
+			if full == nil {
+				q := head + " VALUES " + tuple + strings.Repeat(","+tuple, rowsPerStatement-1)
+				if full, err = tx.PrepareContext(ctx, q); err != nil {
+					return nil, err
+				}
+				defer full.Close()
+			}
+			res, err = full.ExecContext(ctx, a...)
+		} else {
+			res, err = tx.ExecContext(ctx, head+" VALUES "+tuple+strings.Repeat(","+tuple, hi-lo-1), a...)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("rows %d to %d: %w", lo, hi-1, err)
+		}
+		if got, _ := res.RowsAffected(); got != int64(hi-lo) {
+			return nil, fmt.Errorf("rows %d to %d: %d rows affected", lo, hi-1, got)
+		}
+		last, err := res.LastInsertId()
+		if err != nil {
+			return nil, err
+		}
+		for i := lo; i < hi; i++ {
+			ids[i] = last - int64(hi-1-i)
+		}
 	}
 	return ids, nil
 }

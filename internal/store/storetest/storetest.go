@@ -5,6 +5,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -92,9 +93,9 @@ func testInsertGetScan(t *testing.T, s store.Store, reopen func() store.Store) {
 	other := mustModel(t, s, "other", 16)
 	items := make([]store.NewItem, 1000)
 	for i := range items {
-		items[i] = store.NewItem{Vector: vec(r, 16)}
+		items[i] = store.NewItem{Vector: vec(r, 16), Text: fmt.Sprintf("item %d", i)}
 		if i%2 == 0 {
-			items[i].Text, items[i].SourceURI, items[i].SourceType, items[i].Metadata = "text", "file:///x", "doc", `{"i":1}`
+			items[i].SourceURI, items[i].SourceType, items[i].Metadata = "file:///x", "doc", `{"i":1}`
 		}
 	}
 	ids, err := s.Insert(ctx, store.Batch{ModelID: m.ID, Items: items, AnchorItems: [3]int{-1, -1, -1}})
@@ -112,11 +113,21 @@ func testInsertGetScan(t *testing.T, s store.Store, reopen func() store.Store) {
 	if _, err := s.Insert(ctx, store.Batch{ModelID: other.ID, Items: items[:1], AnchorItems: [3]int{-1, -1, -1}}); err != nil {
 		t.Fatal(err)
 	}
+	// Every id is its own item's.
+	all, err := s.Items(ctx, m.ID, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		if all[id].Text != items[i].Text {
+			t.Fatalf("ids[%d] = %d holds %q, want %q", i, id, all[id].Text, items[i].Text)
+		}
+	}
 	it, err := s.Get(ctx, m.ID, ids[2])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if it.ID != ids[2] || it.Text != "text" || it.SourceURI != "file:///x" || it.SourceType != "doc" || it.Metadata != `{"i":1}` || it.Point != nil {
+	if it.ID != ids[2] || it.Text != "item 2" || it.SourceURI != "file:///x" || it.SourceType != "doc" || it.Metadata != `{"i":1}` || it.Point != nil {
 		t.Fatalf("Get = %+v", it)
 	}
 	for j, x := range items[2].Vector {
