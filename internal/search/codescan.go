@@ -5,9 +5,15 @@ import "math/bits"
 // codeLevels writes, for each row of codes (words uint64 per row), the
 // level sum Σ_j 2^j · popcount(code & plane_j) into out: the dot product
 // of the row's bits with the query's 4-bit levels. It is the inner loop of
-// a hybrid search, run over every row of every probed partition.
+// a hybrid search, run over every row of every probed partition. The four
+// planes must be contiguous (planes[j] = buf[j*words:(j+1)*words]) for the
+// SIMD kernel; codeLevelsRef defines the result.
 func codeLevels(codes []uint64, words int, planes *[4][]uint64, out []uint32) {
 	n := len(out)
+	if n > 0 && cap(planes[0]) >= 4*words && &planes[0][:4*words][words] == &planes[1][0] &&
+		codeLevelsSIMD(codes, words, planes[0][:4*words], out) {
+		return
+	}
 	if words%4 == 0 {
 		codeLevels4(codes[:n*words], words, planes, out)
 		return

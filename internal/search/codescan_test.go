@@ -7,8 +7,9 @@ import (
 
 func randPlanes(r *rand.Rand, words int) *[4][]uint64 {
 	var p [4][]uint64
+	buf := make([]uint64, 4*words)
 	for j := range p {
-		p[j] = make([]uint64, words)
+		p[j] = buf[j*words : (j+1)*words]
 		for w := range p[j] {
 			p[j][w] = r.Uint64()
 		}
@@ -18,7 +19,7 @@ func randPlanes(r *rand.Rand, words int) *[4][]uint64 {
 
 func TestCodeLevelsMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(30, 30))
-	for _, words := range []int{1, 3, 4, 12, 16, 64} {
+	for _, words := range []int{1, 3, 4, 12, 16, 64, 124, 128} {
 		for _, n := range []int{0, 1, 7, 100} {
 			codes := make([]uint64, n*words)
 			for i := range codes {
@@ -49,7 +50,7 @@ func BenchmarkCodeLevels(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		fn   func([]uint64, int, *[4][]uint64, []uint32)
-	}{{"ref", codeLevelsRef}, {"unrolled", codeLevels}} {
+	}{{"ref", codeLevelsRef}, {"unrolled", codeLevels4}, {"dispatch", codeLevels}} {
 		b.Run(tc.name, func(b *testing.B) {
 			for b.Loop() {
 				tc.fn(codes, words, planes, out)

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/hartonomous/hartd/internal/embed"
@@ -57,8 +59,9 @@ func (ix *ivfIndex) prepareQuery(q []float32) *queryCode {
 	}
 	qc := &queryCode{lo: lo, sum: sum, invSqrtDim: 1 / math.Sqrt(float64(ix.pdim))}
 	qc.delta = (hi - lo) / 15
+	buf := make([]uint64, 4*ix.words) // contiguous, for the SIMD kernel
 	for j := range qc.planes {
-		qc.planes[j] = make([]uint64, ix.words)
+		qc.planes[j] = buf[j*ix.words : (j+1)*ix.words]
 	}
 	if qc.delta == 0 {
 		return qc
@@ -167,35 +170,48 @@ func (c *Collection) Hybrid(ctx context.Context, q []float32, k, candidates int,
 	// Tier 2: estimated distances from the codes of the probed partitions.
 	t = time.Now()
 	qc := ix.prepareQuery(q)
-	est := newTopK(candidates)
+	probed := order[:nprobe]
 	scanned := 0
-	var levels []uint32
-	for _, l := range order[:nprobe] {
-		if ctx.Err() != nil {
-			return nil, st, ctx.Err()
-		}
-		list := &ix.lists[l]
-		n := len(list.rows)
-		if cap(levels) < n {
-			levels = make([]uint32, n, max(n, 2*cap(levels)))
-		}
-		levels = levels[:n]
-		codeLevels(list.codes, ix.words, &qc.planes, levels)
-		qc2 := math.Max(float64(qcDist[l]), 0)
-		fac := list.fac[:n*ivfFactors]
-		for i, row := range list.rows {
-			f := fac[i*ivfFactors : (i+1)*ivfFactors : (i+1)*ivfFactors]
-			// <ō, rot(q)> from the level sum (see signDotQuery), less <ō, rot(c)>.
-			setSum := qc.lo*float64(f[facPop]) + qc.delta*float64(levels[i])
-			ipq := (2*setSum-qc.sum)*qc.invSqrtDim - float64(f[facOC])
-			rn := float64(f[facRNorm])
-			d2 := rn*rn + qc2 - 2*rn*ipq*float64(f[facInvOO])
-			key := float32(-d2)
-			if est.admits(key, int64(row)) {
-				est.push(key, Hit{ID: int64(row)})
+	for _, l := range probed {
+		scanned += len(ix.lists[l].rows)
+	}
+	var est *topK
+	if workers := min(runtime.GOMAXPROCS(0), scanned/minCodesPerWorker); workers > 1 {
+		// Deal the partitions out largest first to the least loaded worker,
+		// so that the workers finish together.
+		parts := make([][]int32, workers)
+		load := make([]int, workers)
+		bySize := append([]int32(nil), probed...)
+		sort.Slice(bySize, func(a, b int) bool { return len(ix.lists[bySize[a]].rows) > len(ix.lists[bySize[b]].rows) })
+		for _, l := range bySize {
+			w := 0
+			for x := range load {
+				if load[x] < load[w] {
+					w = x
+				}
 			}
+			parts[w] = append(parts[w], l)
+			load[w] += len(ix.lists[l].rows)
 		}
-		scanned += n
+		tops := make([]*topK, workers)
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tops[w] = ix.scanCodes(ctx, qc, parts[w], qcDist, candidates)
+			}()
+		}
+		wg.Wait()
+		est = tops[0]
+		for _, o := range tops[1:] {
+			est.merge(o)
+		}
+	} else {
+		est = ix.scanCodes(ctx, qc, probed, qcDist, candidates)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, st, err
 	}
 	st.Tiers = append(st.Tiers, Tier{Name: "codes", Examined: scanned, Passed: len(est.keys), Time: time.Since(t)})
 
@@ -224,6 +240,45 @@ func (c *Collection) Hybrid(ctx context.Context, q []float32, k, candidates int,
 		st.Tiers = append(st.Tiers, Tier{Name: "tail", Examined: s.n - ix.covered, Passed: st.Distances - d0, Time: time.Since(t)})
 	}
 	return top.sorted(), st, nil
+}
+
+// minCodesPerWorker keeps a code scan on one goroutine until each of two
+// would have this many rows: below it, starting one costs more than it saves.
+const minCodesPerWorker = 6000
+
+// scanCodes estimates the distance to q of every row of the given
+// partitions and returns the `candidates` best, keyed by −estimate with
+// Hit.ID the row index.
+func (ix *ivfIndex) scanCodes(ctx context.Context, qc *queryCode, lists []int32, qcDist []float32, candidates int) *topK {
+	est := newTopK(candidates)
+	var levels []uint32
+	for _, l := range lists {
+		if ctx.Err() != nil {
+			return est
+		}
+		list := &ix.lists[l]
+		n := len(list.rows)
+		if cap(levels) < n {
+			levels = make([]uint32, n, max(n, 2*cap(levels)))
+		}
+		levels = levels[:n]
+		codeLevels(list.codes, ix.words, &qc.planes, levels)
+		qc2 := math.Max(float64(qcDist[l]), 0)
+		fac := list.fac[:n*ivfFactors]
+		for i, row := range list.rows {
+			f := fac[i*ivfFactors : (i+1)*ivfFactors : (i+1)*ivfFactors]
+			// <ō, rot(q)> from the level sum (see signDotQuery), less <ō, rot(c)>.
+			setSum := qc.lo*float64(f[facPop]) + qc.delta*float64(levels[i])
+			ipq := (2*setSum-qc.sum)*qc.invSqrtDim - float64(f[facOC])
+			rn := float64(f[facRNorm])
+			d2 := rn*rn + qc2 - 2*rn*ipq*float64(f[facInvOO])
+			key := float32(-d2)
+			if est.admits(key, int64(row)) {
+				est.push(key, Hit{ID: int64(row)})
+			}
+		}
+	}
+	return est
 }
 
 // partialSortBy orders the first n entries of idx by ascending key[idx[i]].
