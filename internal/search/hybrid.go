@@ -98,7 +98,9 @@ func (qc *queryCode) signDotQuery(code []uint64, pop float32) float64 {
 // probed, their rows' distances estimated from their codes, the best
 // `candidates` estimates re-ranked exactly, and rows not indexed yet (the
 // tail) scanned exactly. candidates ≤ 0 means DefaultCandidates. Without an
-// index it is Exact.
+// index, or with a region (the partitions know nothing of projected space,
+// and a selective region would starve the re-rank), it is Exact, whose
+// region test comes before any distance.
 func (c *Collection) Hybrid(ctx context.Context, q []float32, k, candidates int, region spatial.Region) ([]Hit, HybridStats, error) {
 	if len(q) != c.dim {
 		return nil, HybridStats{}, fmt.Errorf("search: query has %d values, want %d: %w", len(q), c.dim, embed.ErrDimension)
@@ -112,7 +114,7 @@ func (c *Collection) Hybrid(ctx context.Context, q []float32, k, candidates int,
 	candidates = max(candidates, k)
 	s := c.snap.Load()
 	ix := c.index.Load()
-	if ix == nil || (region != nil && s.proj == nil) {
+	if ix == nil || region != nil {
 		t := time.Now()
 		hits, st, err := c.Exact(ctx, q, k, region)
 		return hits, HybridStats{Stats: st, Tiers: []Tier{{Name: "exact", Examined: st.Distances, Passed: len(hits), Time: time.Since(t)}}}, err
@@ -125,12 +127,6 @@ func (c *Collection) Hybrid(ctx context.Context, q []float32, k, candidates int,
 	exactPush := func(ch *chunk, r int) {
 		if ch.isDead(r) {
 			return
-		}
-		if region != nil {
-			if !region.Contains(ch.pts[r]) {
-				st.RegionPruned++
-				return
-			}
 		}
 		v := ch.vecs[r*c.dim : (r+1)*c.dim : (r+1)*c.dim]
 		var score, key float32

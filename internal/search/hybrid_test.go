@@ -291,3 +291,43 @@ func TestSeedMode(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// With a region, hybrid returns what exact returns: every hit inside it.
+func TestHybridRegionIsExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(26, 26))
+	const n, dim = 12000, 24
+	data := clustered(r, n, dim, 12)
+	c := New(dim, embed.Cosine)
+	p, err := spatial.NewProjection(data[0], data[1], data[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetProjection(p)
+	pts := make([]spatial.Point, n)
+	ids := make([]int64, n)
+	for i, v := range data {
+		pts[i], ids[i] = p.Project(v), int64(i+1)
+	}
+	if err := c.Append(ids, data, pts); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := c.IndexNow(ctx, IndexOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	q := clustered(r, 1, dim, 1)[0]
+	region := spatial.Sphere{Center: p.Project(q), Radius: 0.3}
+	want, _, _ := c.Exact(ctx, q, 10, region)
+	got, hs, err := c.Hybrid(ctx, q, 10, 0, region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) || hs.Indexed {
+		t.Fatalf("hybrid with a region: %d hits (indexed %v), exact %d", len(got), hs.Indexed, len(want))
+	}
+	for i := range want {
+		if got[i].ID != want[i].ID {
+			t.Fatalf("rank %d: %d, exact %d", i, got[i].ID, want[i].ID)
+		}
+	}
+}
