@@ -35,7 +35,7 @@ func testFS() fstest.MapFS {
 
 func tables(t *testing.T, db *sql.DB) map[string]bool {
 	t.Helper()
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table'`)
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`) // sqlite_sequence is SQLite's own (AUTOINCREMENT)
 	if err != nil {
 		t.Fatal(err)
 	}
