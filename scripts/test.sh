@@ -30,5 +30,19 @@ echo "== go vet"
 go vet ./...
 echo "== buf lint"
 buf lint
+# ---- BEGIN systemd-analyze for the unit test of deploy/systemd ----
+# cmd/hartd's TestSystemdUnitVerifies runs `systemd-analyze verify` on
+# deploy/systemd/hartd.service; it fails in CI without the tool. Debian's
+# systemd package brings it (installing it starts nothing in a container).
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+	echo "== installing systemd (for systemd-analyze)"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "installing systemd needs root: apt-get install --no-install-recommends systemd" >&2
+		exit 1
+	fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null
+fi
+# ---- END systemd-analyze ----
 echo "== go test -race"
 go test -race -timeout 20m ./...

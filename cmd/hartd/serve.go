@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,7 +20,10 @@ import (
 
 	pb "github.com/hartonomous/hartd/api/proto/hartonomous/v1"
 	"github.com/hartonomous/hartd/internal/engine"
+	"github.com/hartonomous/hartd/internal/logctx"
+	"github.com/hartonomous/hartd/internal/metrics"
 	"github.com/hartonomous/hartd/internal/server"
+	"github.com/hartonomous/hartd/internal/store"
 	"github.com/hartonomous/hartd/internal/store/sqlite"
 )
 
@@ -32,6 +36,12 @@ type serveConfig struct {
 	logLevel        string
 	shutdownTimeout time.Duration
 	pprofListen     string
+	metricsListen   string
+	configFile      string
+
+	// wrapStore, when set, wraps the store before the engine opens it: a
+	// test's way to slow the load down. Nil in production.
+	wrapStore func(store.Store) store.Store
 }
 
 func newServeCmd() *cobra.Command {
@@ -43,6 +53,10 @@ func newServeCmd() *cobra.Command {
 created, and its schema migrated, on first start. SIGTERM or SIGINT stops
 accepting calls, lets those in flight finish, and closes the store.`,
 		Args: cobra.NoArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := applyConfigFile(cmd.Flags())
+			return err
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := newLogger(c.logFormat, c.logLevel)
 			if err != nil {
@@ -60,6 +74,8 @@ accepting calls, lets those in flight finish, and closes the store.`,
 	f.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long calls in flight may take to finish on shutdown")
 	f.StringVar(&c.pprofListen, "pprof-listen", "", "serve Go's net/http/pprof profiles on this address (off when empty; keep it on loopback)")
+	f.StringVar(&c.metricsListen, "metrics-listen", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9464 (off when empty)")
+	registerConfigFlag(f, &c.configFile)
 	return cmd
 }
 
@@ -69,38 +85,43 @@ func newLogger(format, level string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level %q: %w", level, err)
 	}
 	opts := &slog.HandlerOptions{Level: lv}
+	// logctx adds the request id to every line logged with a request's
+	// context, wherever it is logged.
 	switch format {
 	case "auto":
 		if term.IsTerminal(int(os.Stderr.Fd())) {
-			return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+			return slog.New(logctx.NewHandler(slog.NewTextHandler(os.Stderr, opts))), nil
 		}
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+		return slog.New(logctx.NewHandler(slog.NewJSONHandler(os.Stderr, opts))), nil
 	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+		return slog.New(logctx.NewHandler(slog.NewTextHandler(os.Stderr, opts))), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+		return slog.New(logctx.NewHandler(slog.NewJSONHandler(os.Stderr, opts))), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want auto, text or json", format)
 }
 
+// serve listens first, with grpc.health.v1 NOT_SERVING and every
+// HartonomousService call answered UNAVAILABLE "loading", then opens the
+// store and loads the runtime core, then reports SERVING. On ctx's end it
+// reports NOT_SERVING, finishes the calls in flight and closes the store.
 func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	start := time.Now()
-	st, err := sqlite.Open(ctx, c.dataDir, sqlite.Options{Synchronous: c.sync})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := st.Close(); err != nil {
-			log.Error("closing the store", "err", err)
-		} else {
-			log.Info("store closed", "path", st.Path())
+	met := metrics.New(version)
+	if c.metricsListen != "" {
+		ms, err := met.Start(c.metricsListen, log)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen: %w", err)
 		}
-	}()
-	eng, err := engine.Open(ctx, st, log)
-	if err != nil {
-		return err
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := ms.Close(cctx); err != nil {
+				log.Warn("closing the metrics listener", "err", err)
+			}
+		}()
+		log.Info("metrics", "listen", ms.Addr().String())
 	}
-	defer eng.Close() // before the store closes: deferred calls run last-in first-out
 	if c.pprofListen != "" {
 		if err := startPprof(c.pprofListen, log); err != nil {
 			return err
@@ -113,36 +134,88 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	gs := grpc.NewServer(
 		grpc.MaxRecvMsgSize(c.maxMessageBytes),
 		grpc.MaxSendMsgSize(c.maxMessageBytes),
-		grpc.ChainUnaryInterceptor(server.UnaryInterceptor(log)),
+		// Metrics first, to count the code the client gets.
+		grpc.ChainUnaryInterceptor(met.UnaryInterceptor(), server.UnaryInterceptor(log)),
 	)
-	pb.RegisterHartonomousServiceServer(gs, server.New(eng, log))
+	gate := server.NewGate(&pb.HartonomousService_ServiceDesc)
+	gate.Register(gs)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
-	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	hs.SetServingStatus(pb.HartonomousService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
-
+	setHealth(hs, healthpb.HealthCheckResponse_NOT_SERVING)
 	errc := make(chan error, 1)
 	go func() { errc <- gs.Serve(lis) }()
+	log.Info("listening; loading the runtime core", "listen", lis.Addr().String(), "data_dir", c.dataDir)
+
+	// stop ends the gRPC server: NOT_SERVING, then the calls in flight may
+	// finish within the shutdown timeout. Every return below calls it
+	// before the deferred closes of the engine and the store run.
+	stop := func() {
+		hs.Shutdown()
+		done := make(chan struct{})
+		go func() { gs.GracefulStop(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(c.shutdownTimeout):
+			log.Warn("calls still in flight after the shutdown timeout; cancelling them")
+			gs.Stop()
+			<-done
+		}
+	}
+
+	st, err := sqlite.Open(ctx, c.dataDir, sqlite.Options{Synchronous: c.sync})
+	if err != nil {
+		stop()
+		return loadErr(ctx, err, log)
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("closing the store", "err", err)
+		} else {
+			log.Info("store closed", "path", st.Path())
+		}
+	}()
+	est := store.Store(st)
+	if c.wrapStore != nil {
+		est = c.wrapStore(est)
+	}
+	eng, err := engine.Open(ctx, met.InstrumentStore(est), log)
+	if err != nil {
+		stop()
+		return loadErr(ctx, err, log)
+	}
+	defer eng.Close() // before the store closes: deferred calls run last-in first-out
+	gate.SetReady(server.New(eng, log))
+	met.SetSource(eng)
+	setHealth(hs, healthpb.HealthCheckResponse_SERVING)
 	log.Info("serving", "listen", lis.Addr().String(), "data_dir", c.dataDir, "models", len(eng.Models()),
 		"started_in", time.Since(start).Round(time.Millisecond), "version", version)
 
 	select {
 	case err := <-errc:
+		stop()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing calls in flight", "timeout", c.shutdownTimeout)
-	hs.Shutdown()
-	done := make(chan struct{})
-	go func() { gs.GracefulStop(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(c.shutdownTimeout):
-		log.Warn("calls still in flight after the shutdown timeout; cancelling them")
-		gs.Stop()
-	}
+	stop()
 	return nil
+}
+
+// setHealth sets the status of the server ("") and of HartonomousService.
+func setHealth(hs *health.Server, s healthpb.HealthCheckResponse_ServingStatus) {
+	hs.SetServingStatus("", s)
+	hs.SetServingStatus(pb.HartonomousService_ServiceDesc.ServiceName, s)
+}
+
+// loadErr is the result of serve when opening the store or loading the
+// core failed: none when a signal interrupted the load.
+func loadErr(ctx context.Context, err error, log *slog.Logger) error {
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		log.Info("stopped while loading", "err", err)
+		return nil
+	}
+	return err
 }
 
 // startPprof serves the runtime profiles on their own listener, so that they

@@ -12,6 +12,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/hartonomous/hartd/internal/logctx"
 )
 
 // RequestIDHeader carries a request's id: taken from the caller when it
@@ -30,8 +32,9 @@ func requestID(ctx context.Context) string {
 }
 
 // UnaryInterceptor logs every call with its request id, code and duration,
-// and turns a panic into codes.Internal so that one bad request cannot take
-// the server down.
+// passes the id to the handler in its context (internal/logctx), and turns
+// a panic into codes.Internal so that one bad request cannot take the
+// server down.
 func UnaryInterceptor(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		start := time.Now()
@@ -56,6 +59,8 @@ func UnaryInterceptor(log *slog.Logger) grpc.UnaryServerInterceptor {
 			}
 			log.Log(ctx, level, "rpc", attrs...)
 		}()
-		return handler(ctx, req)
+		// Lines the handler logs with its context carry the request id too
+		// (see internal/logctx).
+		return handler(logctx.With(ctx, slog.String("request_id", id)), req)
 	}
 }

@@ -1651,6 +1651,396 @@ func (x *ProjectResponse) GetPoint() *Point {
 	return nil
 }
 
+type StatsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Optional: only this model (NOT_FOUND if unknown). Empty: every model.
+	Model         string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatsRequest) Reset() {
+	*x = StatsRequest{}
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatsRequest) ProtoMessage() {}
+
+func (x *StatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
+func (*StatsRequest) Descriptor() ([]byte, []int) {
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *StatsRequest) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+type StatsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One entry per model, by name.
+	Models        []*ModelStats `protobuf:"bytes,1,rep,name=models,proto3" json:"models,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatsResponse) Reset() {
+	*x = StatsResponse{}
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatsResponse) ProtoMessage() {}
+
+func (x *StatsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatsResponse.ProtoReflect.Descriptor instead.
+func (*StatsResponse) Descriptor() ([]byte, []int) {
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *StatsResponse) GetModels() []*ModelStats {
+	if x != nil {
+		return x.Models
+	}
+	return nil
+}
+
+// ModelStats is one model's runtime state.
+type ModelStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Number of live embeddings.
+	Count     uint64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	Dimension uint32 `protobuf:"varint,3,opt,name=dimension,proto3" json:"dimension,omitempty"`
+	Metric    Metric `protobuf:"varint,4,opt,name=metric,proto3,enum=hartonomous.v1.Metric" json:"metric,omitempty"`
+	// True once three anchors have been chosen and every embedding has a point.
+	ProjectionReady bool `protobuf:"varint,5,opt,name=projection_ready,json=projectionReady,proto3" json:"projection_ready,omitempty"`
+	// Absent until the anchors are chosen.
+	Anchors *AnchorInfo `protobuf:"bytes,6,opt,name=anchors,proto3" json:"anchors,omitempty"`
+	// The smallest box holding the projected point of every live embedding:
+	// min and max of x, y and z. Absent without a projection or without live
+	// embeddings.
+	ProjectionBounds *Box        `protobuf:"bytes,7,opt,name=projection_bounds,json=projectionBounds,proto3" json:"projection_bounds,omitempty"`
+	Index            *IndexState `protobuf:"bytes,8,opt,name=index,proto3" json:"index,omitempty"`
+	// The most recent decisions of the adaptive (OODA) loop for this model,
+	// newest first. Always empty until that loop exists; clients must accept
+	// an empty list.
+	Decisions     []*Decision `protobuf:"bytes,9,rep,name=decisions,proto3" json:"decisions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModelStats) Reset() {
+	*x = ModelStats{}
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModelStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModelStats) ProtoMessage() {}
+
+func (x *ModelStats) ProtoReflect() protoreflect.Message {
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModelStats.ProtoReflect.Descriptor instead.
+func (*ModelStats) Descriptor() ([]byte, []int) {
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ModelStats) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ModelStats) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *ModelStats) GetDimension() uint32 {
+	if x != nil {
+		return x.Dimension
+	}
+	return 0
+}
+
+func (x *ModelStats) GetMetric() Metric {
+	if x != nil {
+		return x.Metric
+	}
+	return Metric_METRIC_UNSPECIFIED
+}
+
+func (x *ModelStats) GetProjectionReady() bool {
+	if x != nil {
+		return x.ProjectionReady
+	}
+	return false
+}
+
+func (x *ModelStats) GetAnchors() *AnchorInfo {
+	if x != nil {
+		return x.Anchors
+	}
+	return nil
+}
+
+func (x *ModelStats) GetProjectionBounds() *Box {
+	if x != nil {
+		return x.ProjectionBounds
+	}
+	return nil
+}
+
+func (x *ModelStats) GetIndex() *IndexState {
+	if x != nil {
+		return x.Index
+	}
+	return nil
+}
+
+func (x *ModelStats) GetDecisions() []*Decision {
+	if x != nil {
+		return x.Decisions
+	}
+	return nil
+}
+
+// AnchorInfo says which embeddings define a model's projection.
+type AnchorInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ids of the embeddings the anchors A1, A2 and A3 were copied from, in
+	// that order (the embeddings may since have been deleted; the anchors stay).
+	EmbeddingIds  []int64                `protobuf:"varint,1,rep,packed,name=embedding_ids,json=embeddingIds,proto3" json:"embedding_ids,omitempty"`
+	ChosenTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=chosen_time,json=chosenTime,proto3" json:"chosen_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnchorInfo) Reset() {
+	*x = AnchorInfo{}
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnchorInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnchorInfo) ProtoMessage() {}
+
+func (x *AnchorInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnchorInfo.ProtoReflect.Descriptor instead.
+func (*AnchorInfo) Descriptor() ([]byte, []int) {
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *AnchorInfo) GetEmbeddingIds() []int64 {
+	if x != nil {
+		return x.EmbeddingIds
+	}
+	return nil
+}
+
+func (x *AnchorInfo) GetChosenTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChosenTime
+	}
+	return nil
+}
+
+// IndexState describes a model's runtime core and its index.
+type IndexState struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Rows held, deleted ones included until they are compacted away.
+	Rows uint64 `protobuf:"varint,1,opt,name=rows,proto3" json:"rows,omitempty"`
+	// Rows not deleted.
+	LiveRows uint64 `protobuf:"varint,2,opt,name=live_rows,json=liveRows,proto3" json:"live_rows,omitempty"`
+	// Deleted rows still held: rows - live_rows.
+	Tombstones    uint64 `protobuf:"varint,3,opt,name=tombstones,proto3" json:"tombstones,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IndexState) Reset() {
+	*x = IndexState{}
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IndexState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IndexState) ProtoMessage() {}
+
+func (x *IndexState) ProtoReflect() protoreflect.Message {
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IndexState.ProtoReflect.Descriptor instead.
+func (*IndexState) Descriptor() ([]byte, []int) {
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *IndexState) GetRows() uint64 {
+	if x != nil {
+		return x.Rows
+	}
+	return 0
+}
+
+func (x *IndexState) GetLiveRows() uint64 {
+	if x != nil {
+		return x.LiveRows
+	}
+	return 0
+}
+
+func (x *IndexState) GetTombstones() uint64 {
+	if x != nil {
+		return x.Tombstones
+	}
+	return 0
+}
+
+// Decision is one action the adaptive (OODA) loop took on a model.
+type Decision struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Time  *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	// What the loop did, e.g. "rebuild_partitions".
+	Action string `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
+	// Why: the observation that led to it.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Decision) Reset() {
+	*x = Decision{}
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Decision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Decision) ProtoMessage() {}
+
+func (x *Decision) ProtoReflect() protoreflect.Message {
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Decision.ProtoReflect.Descriptor instead.
+func (*Decision) Descriptor() ([]byte, []int) {
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *Decision) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *Decision) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *Decision) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_hartonomous_v1_hartonomous_proto protoreflect.FileDescriptor
 
 const file_hartonomous_v1_hartonomous_proto_rawDesc = "" +
@@ -1771,7 +2161,38 @@ const file_hartonomous_v1_hartonomous_proto_rawDesc = "" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x16\n" +
 	"\x06vector\x18\x02 \x03(\x02R\x06vector\">\n" +
 	"\x0fProjectResponse\x12+\n" +
-	"\x05point\x18\x01 \x01(\v2\x15.hartonomous.v1.PointR\x05point*B\n" +
+	"\x05point\x18\x01 \x01(\v2\x15.hartonomous.v1.PointR\x05point\"$\n" +
+	"\fStatsRequest\x12\x14\n" +
+	"\x05model\x18\x01 \x01(\tR\x05model\"C\n" +
+	"\rStatsResponse\x122\n" +
+	"\x06models\x18\x01 \x03(\v2\x1a.hartonomous.v1.ModelStatsR\x06models\"\x91\x03\n" +
+	"\n" +
+	"ModelStats\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x04R\x05count\x12\x1c\n" +
+	"\tdimension\x18\x03 \x01(\rR\tdimension\x12.\n" +
+	"\x06metric\x18\x04 \x01(\x0e2\x16.hartonomous.v1.MetricR\x06metric\x12)\n" +
+	"\x10projection_ready\x18\x05 \x01(\bR\x0fprojectionReady\x124\n" +
+	"\aanchors\x18\x06 \x01(\v2\x1a.hartonomous.v1.AnchorInfoR\aanchors\x12@\n" +
+	"\x11projection_bounds\x18\a \x01(\v2\x13.hartonomous.v1.BoxR\x10projectionBounds\x120\n" +
+	"\x05index\x18\b \x01(\v2\x1a.hartonomous.v1.IndexStateR\x05index\x126\n" +
+	"\tdecisions\x18\t \x03(\v2\x18.hartonomous.v1.DecisionR\tdecisions\"n\n" +
+	"\n" +
+	"AnchorInfo\x12#\n" +
+	"\rembedding_ids\x18\x01 \x03(\x03R\fembeddingIds\x12;\n" +
+	"\vchosen_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"chosenTime\"]\n" +
+	"\n" +
+	"IndexState\x12\x12\n" +
+	"\x04rows\x18\x01 \x01(\x04R\x04rows\x12\x1b\n" +
+	"\tlive_rows\x18\x02 \x01(\x04R\bliveRows\x12\x1e\n" +
+	"\n" +
+	"tombstones\x18\x03 \x01(\x04R\n" +
+	"tombstones\"j\n" +
+	"\bDecision\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
+	"\x06action\x18\x02 \x01(\tR\x06action\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason*B\n" +
 	"\x06Metric\x12\x16\n" +
 	"\x12METRIC_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rMETRIC_COSINE\x10\x01\x12\r\n" +
@@ -1782,7 +2203,7 @@ const file_hartonomous_v1_hartonomous_proto_rawDesc = "" +
 	"\x11SEARCH_MODE_EXACT\x10\x01\x12\x16\n" +
 	"\x12SEARCH_MODE_HYBRID\x10\x02\x12\x14\n" +
 	"\x10SEARCH_MODE_SEED\x10\x03\x12\x15\n" +
-	"\x11SEARCH_MODE_STORE\x10\x042\xa8\x04\n" +
+	"\x11SEARCH_MODE_STORE\x10\x042\xee\x04\n" +
 	"\x12HartonomousService\x12V\n" +
 	"\vCreateModel\x12\".hartonomous.v1.CreateModelRequest\x1a#.hartonomous.v1.CreateModelResponse\x12S\n" +
 	"\n" +
@@ -1791,7 +2212,8 @@ const file_hartonomous_v1_hartonomous_proto_rawDesc = "" +
 	"\x03Get\x12\x1a.hartonomous.v1.GetRequest\x1a\x1b.hartonomous.v1.GetResponse\x12G\n" +
 	"\x06Delete\x12\x1d.hartonomous.v1.DeleteRequest\x1a\x1e.hartonomous.v1.DeleteResponse\x12G\n" +
 	"\x06Search\x12\x1d.hartonomous.v1.SearchRequest\x1a\x1e.hartonomous.v1.SearchResponse\x12J\n" +
-	"\aProject\x12\x1e.hartonomous.v1.ProjectRequest\x1a\x1f.hartonomous.v1.ProjectResponseBEZCgithub.com/hartonomous/hartd/api/proto/hartonomous/v1;hartonomousv1b\x06proto3"
+	"\aProject\x12\x1e.hartonomous.v1.ProjectRequest\x1a\x1f.hartonomous.v1.ProjectResponse\x12D\n" +
+	"\x05Stats\x12\x1c.hartonomous.v1.StatsRequest\x1a\x1d.hartonomous.v1.StatsResponseBEZCgithub.com/hartonomous/hartd/api/proto/hartonomous/v1;hartonomousv1b\x06proto3"
 
 var (
 	file_hartonomous_v1_hartonomous_proto_rawDescOnce sync.Once
@@ -1806,7 +2228,7 @@ func file_hartonomous_v1_hartonomous_proto_rawDescGZIP() []byte {
 }
 
 var file_hartonomous_v1_hartonomous_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_hartonomous_v1_hartonomous_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_hartonomous_v1_hartonomous_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_hartonomous_v1_hartonomous_proto_goTypes = []any{
 	(Metric)(0),                   // 0: hartonomous.v1.Metric
 	(SearchMode)(0),               // 1: hartonomous.v1.SearchMode
@@ -1833,17 +2255,23 @@ var file_hartonomous_v1_hartonomous_proto_goTypes = []any{
 	(*SearchResponse)(nil),        // 22: hartonomous.v1.SearchResponse
 	(*ProjectRequest)(nil),        // 23: hartonomous.v1.ProjectRequest
 	(*ProjectResponse)(nil),       // 24: hartonomous.v1.ProjectResponse
-	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
+	(*StatsRequest)(nil),          // 25: hartonomous.v1.StatsRequest
+	(*StatsResponse)(nil),         // 26: hartonomous.v1.StatsResponse
+	(*ModelStats)(nil),            // 27: hartonomous.v1.ModelStats
+	(*AnchorInfo)(nil),            // 28: hartonomous.v1.AnchorInfo
+	(*IndexState)(nil),            // 29: hartonomous.v1.IndexState
+	(*Decision)(nil),              // 30: hartonomous.v1.Decision
+	(*timestamppb.Timestamp)(nil), // 31: google.protobuf.Timestamp
 }
 var file_hartonomous_v1_hartonomous_proto_depIdxs = []int32{
 	0,  // 0: hartonomous.v1.Model.metric:type_name -> hartonomous.v1.Metric
-	25, // 1: hartonomous.v1.Model.create_time:type_name -> google.protobuf.Timestamp
+	31, // 1: hartonomous.v1.Model.create_time:type_name -> google.protobuf.Timestamp
 	0,  // 2: hartonomous.v1.CreateModelRequest.metric:type_name -> hartonomous.v1.Metric
 	2,  // 3: hartonomous.v1.CreateModelResponse.model:type_name -> hartonomous.v1.Model
 	2,  // 4: hartonomous.v1.ListModelsResponse.models:type_name -> hartonomous.v1.Model
 	8,  // 5: hartonomous.v1.InsertRequest.items:type_name -> hartonomous.v1.Item
 	7,  // 6: hartonomous.v1.StoredItem.point:type_name -> hartonomous.v1.Point
-	25, // 7: hartonomous.v1.StoredItem.create_time:type_name -> google.protobuf.Timestamp
+	31, // 7: hartonomous.v1.StoredItem.create_time:type_name -> google.protobuf.Timestamp
 	11, // 8: hartonomous.v1.GetResponse.item:type_name -> hartonomous.v1.StoredItem
 	7,  // 9: hartonomous.v1.Box.min:type_name -> hartonomous.v1.Point
 	7,  // 10: hartonomous.v1.Box.max:type_name -> hartonomous.v1.Point
@@ -1857,25 +2285,35 @@ var file_hartonomous_v1_hartonomous_proto_depIdxs = []int32{
 	19, // 18: hartonomous.v1.SearchResponse.hits:type_name -> hartonomous.v1.Hit
 	20, // 19: hartonomous.v1.SearchResponse.stats:type_name -> hartonomous.v1.SearchStats
 	7,  // 20: hartonomous.v1.ProjectResponse.point:type_name -> hartonomous.v1.Point
-	3,  // 21: hartonomous.v1.HartonomousService.CreateModel:input_type -> hartonomous.v1.CreateModelRequest
-	5,  // 22: hartonomous.v1.HartonomousService.ListModels:input_type -> hartonomous.v1.ListModelsRequest
-	9,  // 23: hartonomous.v1.HartonomousService.Insert:input_type -> hartonomous.v1.InsertRequest
-	12, // 24: hartonomous.v1.HartonomousService.Get:input_type -> hartonomous.v1.GetRequest
-	14, // 25: hartonomous.v1.HartonomousService.Delete:input_type -> hartonomous.v1.DeleteRequest
-	18, // 26: hartonomous.v1.HartonomousService.Search:input_type -> hartonomous.v1.SearchRequest
-	23, // 27: hartonomous.v1.HartonomousService.Project:input_type -> hartonomous.v1.ProjectRequest
-	4,  // 28: hartonomous.v1.HartonomousService.CreateModel:output_type -> hartonomous.v1.CreateModelResponse
-	6,  // 29: hartonomous.v1.HartonomousService.ListModels:output_type -> hartonomous.v1.ListModelsResponse
-	10, // 30: hartonomous.v1.HartonomousService.Insert:output_type -> hartonomous.v1.InsertResponse
-	13, // 31: hartonomous.v1.HartonomousService.Get:output_type -> hartonomous.v1.GetResponse
-	15, // 32: hartonomous.v1.HartonomousService.Delete:output_type -> hartonomous.v1.DeleteResponse
-	22, // 33: hartonomous.v1.HartonomousService.Search:output_type -> hartonomous.v1.SearchResponse
-	24, // 34: hartonomous.v1.HartonomousService.Project:output_type -> hartonomous.v1.ProjectResponse
-	28, // [28:35] is the sub-list for method output_type
-	21, // [21:28] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	27, // 21: hartonomous.v1.StatsResponse.models:type_name -> hartonomous.v1.ModelStats
+	0,  // 22: hartonomous.v1.ModelStats.metric:type_name -> hartonomous.v1.Metric
+	28, // 23: hartonomous.v1.ModelStats.anchors:type_name -> hartonomous.v1.AnchorInfo
+	16, // 24: hartonomous.v1.ModelStats.projection_bounds:type_name -> hartonomous.v1.Box
+	29, // 25: hartonomous.v1.ModelStats.index:type_name -> hartonomous.v1.IndexState
+	30, // 26: hartonomous.v1.ModelStats.decisions:type_name -> hartonomous.v1.Decision
+	31, // 27: hartonomous.v1.AnchorInfo.chosen_time:type_name -> google.protobuf.Timestamp
+	31, // 28: hartonomous.v1.Decision.time:type_name -> google.protobuf.Timestamp
+	3,  // 29: hartonomous.v1.HartonomousService.CreateModel:input_type -> hartonomous.v1.CreateModelRequest
+	5,  // 30: hartonomous.v1.HartonomousService.ListModels:input_type -> hartonomous.v1.ListModelsRequest
+	9,  // 31: hartonomous.v1.HartonomousService.Insert:input_type -> hartonomous.v1.InsertRequest
+	12, // 32: hartonomous.v1.HartonomousService.Get:input_type -> hartonomous.v1.GetRequest
+	14, // 33: hartonomous.v1.HartonomousService.Delete:input_type -> hartonomous.v1.DeleteRequest
+	18, // 34: hartonomous.v1.HartonomousService.Search:input_type -> hartonomous.v1.SearchRequest
+	23, // 35: hartonomous.v1.HartonomousService.Project:input_type -> hartonomous.v1.ProjectRequest
+	25, // 36: hartonomous.v1.HartonomousService.Stats:input_type -> hartonomous.v1.StatsRequest
+	4,  // 37: hartonomous.v1.HartonomousService.CreateModel:output_type -> hartonomous.v1.CreateModelResponse
+	6,  // 38: hartonomous.v1.HartonomousService.ListModels:output_type -> hartonomous.v1.ListModelsResponse
+	10, // 39: hartonomous.v1.HartonomousService.Insert:output_type -> hartonomous.v1.InsertResponse
+	13, // 40: hartonomous.v1.HartonomousService.Get:output_type -> hartonomous.v1.GetResponse
+	15, // 41: hartonomous.v1.HartonomousService.Delete:output_type -> hartonomous.v1.DeleteResponse
+	22, // 42: hartonomous.v1.HartonomousService.Search:output_type -> hartonomous.v1.SearchResponse
+	24, // 43: hartonomous.v1.HartonomousService.Project:output_type -> hartonomous.v1.ProjectResponse
+	26, // 44: hartonomous.v1.HartonomousService.Stats:output_type -> hartonomous.v1.StatsResponse
+	37, // [37:45] is the sub-list for method output_type
+	29, // [29:37] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_hartonomous_v1_hartonomous_proto_init() }
@@ -1893,7 +2331,7 @@ func file_hartonomous_v1_hartonomous_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hartonomous_v1_hartonomous_proto_rawDesc), len(file_hartonomous_v1_hartonomous_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   23,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,6 +26,7 @@ const (
 	HartonomousService_Delete_FullMethodName      = "/hartonomous.v1.HartonomousService/Delete"
 	HartonomousService_Search_FullMethodName      = "/hartonomous.v1.HartonomousService/Search"
 	HartonomousService_Project_FullMethodName     = "/hartonomous.v1.HartonomousService/Project"
+	HartonomousService_Stats_FullMethodName       = "/hartonomous.v1.HartonomousService/Stats"
 )
 
 // HartonomousServiceClient is the client API for HartonomousService service.
@@ -56,6 +57,9 @@ type HartonomousServiceClient interface {
 	Search(ctx context.Context, in *SearchRequest, opts ...grpc.CallOption) (*SearchResponse, error)
 	// Project maps a vector to the model's 3-D projected space.
 	Project(ctx context.Context, in *ProjectRequest, opts ...grpc.CallOption) (*ProjectResponse, error)
+	// Stats describes each model's runtime state: counts, anchors, the extent
+	// of its projected points and its index. `hartd status` prints it.
+	Stats(ctx context.Context, in *StatsRequest, opts ...grpc.CallOption) (*StatsResponse, error)
 }
 
 type hartonomousServiceClient struct {
@@ -136,6 +140,16 @@ func (c *hartonomousServiceClient) Project(ctx context.Context, in *ProjectReque
 	return out, nil
 }
 
+func (c *hartonomousServiceClient) Stats(ctx context.Context, in *StatsRequest, opts ...grpc.CallOption) (*StatsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StatsResponse)
+	err := c.cc.Invoke(ctx, HartonomousService_Stats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HartonomousServiceServer is the server API for HartonomousService service.
 // All implementations must embed UnimplementedHartonomousServiceServer
 // for forward compatibility.
@@ -164,6 +178,9 @@ type HartonomousServiceServer interface {
 	Search(context.Context, *SearchRequest) (*SearchResponse, error)
 	// Project maps a vector to the model's 3-D projected space.
 	Project(context.Context, *ProjectRequest) (*ProjectResponse, error)
+	// Stats describes each model's runtime state: counts, anchors, the extent
+	// of its projected points and its index. `hartd status` prints it.
+	Stats(context.Context, *StatsRequest) (*StatsResponse, error)
 	mustEmbedUnimplementedHartonomousServiceServer()
 }
 
@@ -194,6 +211,9 @@ func (UnimplementedHartonomousServiceServer) Search(context.Context, *SearchRequ
 }
 func (UnimplementedHartonomousServiceServer) Project(context.Context, *ProjectRequest) (*ProjectResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Project not implemented")
+}
+func (UnimplementedHartonomousServiceServer) Stats(context.Context, *StatsRequest) (*StatsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Stats not implemented")
 }
 func (UnimplementedHartonomousServiceServer) mustEmbedUnimplementedHartonomousServiceServer() {}
 func (UnimplementedHartonomousServiceServer) testEmbeddedByValue()                            {}
@@ -342,6 +362,24 @@ func _HartonomousService_Project_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HartonomousService_Stats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HartonomousServiceServer).Stats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HartonomousService_Stats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HartonomousServiceServer).Stats(ctx, req.(*StatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // HartonomousService_ServiceDesc is the grpc.ServiceDesc for HartonomousService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -376,6 +414,10 @@ var HartonomousService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Project",
 			Handler:    _HartonomousService_Project_Handler,
+		},
+		{
+			MethodName: "Stats",
+			Handler:    _HartonomousService_Stats_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hartonomous/hartd/internal/search"
+	"github.com/hartonomous/hartd/internal/spatial"
+)
+
+// ModelStats is one model's runtime state, for operators.
+type ModelStats struct {
+	ModelInfo
+	// Anchors is nil until the model's anchors are chosen. ModelInfo's
+	// AnchorsChosenAt is set from it.
+	Anchors *AnchorInfo
+	// Bounds is the smallest box holding every live embedding's point;
+	// nil without a projection or without live embeddings.
+	Bounds *spatial.Box
+	// Index is the runtime core's rows.
+	Index IndexStats
+	// Decisions are the adaptive loop's latest decisions, newest first;
+	// always empty until that loop exists.
+	Decisions []Decision
+}
+
+// AnchorInfo says which embeddings a model's anchors were copied from.
+type AnchorInfo struct {
+	EmbeddingIDs [3]int64
+	ChosenAt     time.Time
+}
+
+// IndexStats describes a model's runtime core.
+type IndexStats struct {
+	Rows, LiveRows, Tombstones int
+}
+
+// Decision is one action of the adaptive loop.
+type Decision struct {
+	Time           time.Time
+	Action, Reason string
+}
+
+// Stats returns the state of one model, or of every model by name when
+// name is "". It reads the core without blocking writers and the anchors
+// from the store (the core keeps only their vectors).
+func (e *Engine) Stats(ctx context.Context, name string) ([]ModelStats, error) {
+	var ms []*model
+	if name != "" {
+		m, err := e.model(name)
+		if err != nil {
+			return nil, fieldErr("model", err)
+		}
+		ms = []*model{m}
+	} else {
+		for _, info := range e.Models() {
+			if m, err := e.model(info.Name); err == nil {
+				ms = append(ms, m)
+			}
+		}
+	}
+	out := make([]ModelStats, 0, len(ms))
+	for _, m := range ms {
+		s, err := e.modelStats(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func (e *Engine) modelStats(ctx context.Context, m *model) (ModelStats, error) {
+	s := ModelStats{ModelInfo: m.info()}
+	a, err := e.st.Anchors(ctx, m.rec.ID)
+	if err != nil {
+		return s, fmt.Errorf("engine: stats of %q: anchors: %w", m.rec.Name, err)
+	}
+	if a != nil {
+		s.Anchors = &AnchorInfo{EmbeddingIDs: a.EmbeddingIDs, ChosenAt: a.ChosenAt}
+		s.AnchorsChosenAt = a.ChosenAt
+	}
+	if b, ok := m.coll.Bounds(); ok {
+		s.Bounds = &b
+	}
+	s.Index = indexStats(m.coll.Counts())
+	return s, nil
+}
+
+func indexStats(rc search.RowCounts) IndexStats {
+	return IndexStats{Rows: rc.Rows, LiveRows: rc.Live, Tombstones: rc.Tombstones()}
+}
