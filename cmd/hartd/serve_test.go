@@ -208,7 +208,7 @@ func TestServeReportsLoading(t *testing.T) {
 		t.Fatalf("status: %v\n%s", err, out)
 	}
 	for _, want := range []string{"SERVING", "model demo: 3-d cosine, 4 vectors", "projection: ready; anchors ", "range:      x [",
-		"index:      4 rows, 4 live, 0 tombstones", "decisions:  none"} {
+		"rows:       4, 4 live, 0 tombstones", "index:      not built", "decisions:  none"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}

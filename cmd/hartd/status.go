@@ -126,7 +126,14 @@ func printStatus(w io.Writer, addr string, health healthpb.HealthCheckResponse_S
 				r.Min.GetX(), r.Max.GetX(), r.Min.GetY(), r.Max.GetY(), r.Min.GetZ(), r.Max.GetZ())
 		}
 		if ix := m.Index; ix != nil {
-			fmt.Fprintf(&b, "  index:      %d rows, %d live, %d tombstones\n", ix.Rows, ix.LiveRows, ix.Tombstones)
+			fmt.Fprintf(&b, "  rows:       %d, %d live, %d tombstones\n", ix.Rows, ix.LiveRows, ix.Tombstones)
+			if ix.IndexBuilt {
+				fmt.Fprintf(&b, "  index:      %d partitions over %d rows, %d in the exact tail; trained on %d rows %s; %.1f MiB\n",
+					ix.Partitions, ix.IndexedRows, ix.TailRows, ix.TrainedOnRows,
+					ix.BuiltTime.AsTime().UTC().Format(time.RFC3339), float64(ix.IndexBytes)/(1<<20))
+			} else {
+				b.WriteString("  index:      not built (searches are exact until the model holds 10,000 live rows)\n")
+			}
 		}
 		if len(m.Decisions) == 0 {
 			b.WriteString("  decisions:  none\n")

@@ -236,7 +236,7 @@ func (e *Engine) CreateModel(ctx context.Context, name string, dim int, metric s
 	e.mu.Lock()
 	e.models[name] = m
 	e.mu.Unlock()
-	e.log.Info("model created", "model", name, "dimension", dim, "metric", mt.String())
+	e.log.InfoContext(ctx, "model created", "model", name, "dimension", dim, "metric", mt.String())
 	return m.info(), nil
 }
 
@@ -381,12 +381,12 @@ func (e *Engine) Insert(ctx context.Context, modelName string, items []Item) ([]
 	if newProj {
 		m.coll.SetProjection(proj)
 		m.anchorsAt = time.Now()
-		e.log.Info("anchors chosen", "model", modelName, "reprojected", len(b.Reproject), "vectors", m.coll.Len()+len(ids))
+		e.log.InfoContext(ctx, "anchors chosen", "model", modelName, "reprojected", len(b.Reproject), "vectors", m.coll.Len()+len(ids))
 	}
 	if err := m.coll.Append(ids, vecs, pts); err != nil {
 		// An invariant is broken; the data is safe in the store and a
 		// restart rebuilds the core from it.
-		e.log.Error("runtime core out of step with the store", "model", modelName, "err", err)
+		e.log.ErrorContext(ctx, "runtime core out of step with the store", "model", modelName, "err", err)
 		return nil, fmt.Errorf("engine: runtime core of %q: %w", modelName, err)
 	}
 	return ids, nil

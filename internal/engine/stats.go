@@ -31,9 +31,15 @@ type AnchorInfo struct {
 	ChosenAt     time.Time
 }
 
-// IndexStats describes a model's runtime core.
+// IndexStats describes a model's runtime core and its partitioned index.
 type IndexStats struct {
 	Rows, LiveRows, Tombstones int
+	// Built is false until the model has enough rows for an index.
+	Built bool
+	// Partitions, rows the index covers, rows in the exact tail, live rows
+	// the centroids were trained on, bytes held, and the last build.
+	Partitions, Indexed, Tail, TrainedOn, Bytes int
+	BuiltAt                                     time.Time
 }
 
 // Decision is one action of the adaptive loop.
@@ -85,6 +91,9 @@ func (e *Engine) modelStats(ctx context.Context, m *model) (ModelStats, error) {
 		s.Bounds = &b
 	}
 	s.Index = indexStats(m.coll.Counts())
+	ist := m.coll.IndexState()
+	s.Index.Built, s.Index.Partitions, s.Index.Indexed, s.Index.Tail = ist.Built, ist.Partitions, ist.Covered, ist.Tail
+	s.Index.TrainedOn, s.Index.Bytes, s.Index.BuiltAt = ist.TrainedOn, ist.Bytes, ist.BuiltAt
 	return s, nil
 }
 

@@ -54,7 +54,7 @@ func TestStatsAcrossRestart(t *testing.T) {
 		t.Errorf("empty model: %+v", s)
 	}
 	m := before[1]
-	if m.Anchors == nil || m.Bounds == nil || m.Index != (IndexStats{Rows: 4, LiveRows: 3, Tombstones: 1}) || m.Count != 3 {
+	if m.Anchors == nil || m.Bounds == nil || m.Index != (IndexStats{Rows: 4, LiveRows: 3, Tombstones: 1, Tail: 4}) || m.Count != 3 {
 		t.Fatalf("m: %+v", m)
 	}
 	if !m.AnchorsChosenAt.Equal(m.Anchors.ChosenAt) || m.AnchorsChosenAt.IsZero() {
@@ -76,7 +76,7 @@ func TestStatsAcrossRestart(t *testing.T) {
 		t.Errorf("bounds after a restart %v, before %v", *a.Bounds, *m.Bounds)
 	}
 	// The rebuilt core holds only the live rows.
-	if a.Index != (IndexStats{Rows: 3, LiveRows: 3}) {
+	if a.Index != (IndexStats{Rows: 3, LiveRows: 3, Tail: 3}) {
 		t.Errorf("index after a restart %+v", a.Index)
 	}
 }

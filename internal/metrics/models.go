@@ -23,6 +23,14 @@ var (
 		"Rows of the model's runtime core not deleted.", []string{"model"}, nil)
 	indexTombstones = prometheus.NewDesc("hartd_index_tombstones",
 		"Deleted rows still held by the model's runtime core.", []string{"model"}, nil)
+	indexPartitions = prometheus.NewDesc("hartd_index_partitions",
+		"Partitions of the model's hybrid-search index; 0 before it is built.", []string{"model"}, nil)
+	indexTail = prometheus.NewDesc("hartd_index_tail_rows",
+		"Rows not yet merged into the index, searched exactly.", []string{"model"}, nil)
+	indexBytes = prometheus.NewDesc("hartd_index_bytes",
+		"Memory held by the model's index: codes, factors, centroids.", []string{"model"}, nil)
+	indexBuilt = prometheus.NewDesc("hartd_index_built_timestamp_seconds",
+		"When the model's index was last built or retrained.", []string{"model"}, nil)
 	statsError = prometheus.NewDesc("hartd_model_stats_error",
 		"Reading the models' state failed during this scrape.", nil, nil)
 )
@@ -33,7 +41,7 @@ type modelCollector struct{ m *Metrics }
 
 func (c modelCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{modelVectors, modelProjectionReady, modelAnchorsChosen,
-		indexRows, indexLiveRows, indexTombstones} {
+		indexRows, indexLiveRows, indexTombstones, indexPartitions, indexTail, indexBytes, indexBuilt} {
 		ch <- d
 	}
 }
@@ -66,5 +74,11 @@ func (c modelCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(indexRows, float64(s.Index.Rows), s.Name)
 		gauge(indexLiveRows, float64(s.Index.LiveRows), s.Name)
 		gauge(indexTombstones, float64(s.Index.Tombstones), s.Name)
+		gauge(indexPartitions, float64(s.Index.Partitions), s.Name)
+		gauge(indexTail, float64(s.Index.Tail), s.Name)
+		gauge(indexBytes, float64(s.Index.Bytes), s.Name)
+		if s.Index.Built {
+			gauge(indexBuilt, float64(s.Index.BuiltAt.UnixNano())/1e9, s.Name)
+		}
 	}
 }

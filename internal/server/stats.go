@@ -26,9 +26,8 @@ func modelStatsToPB(m engine.ModelStats) *pb.ModelStats {
 	ps := &pb.ModelStats{
 		Name: m.Name, Count: uint64(m.Count), Dimension: uint32(m.Dimension), Metric: metricToPB(m.Metric),
 		ProjectionReady: m.ProjectionReady,
-		Index: &pb.IndexState{Rows: uint64(m.Index.Rows), LiveRows: uint64(m.Index.LiveRows),
-			Tombstones: uint64(m.Index.Tombstones)},
-		Decisions: []*pb.Decision{},
+		Index:           indexToPB(m.Index),
+		Decisions:       []*pb.Decision{},
 	}
 	if a := m.Anchors; a != nil {
 		ps.Anchors = &pb.AnchorInfo{EmbeddingIds: append([]int64(nil), a.EmbeddingIDs[:]...), ChosenTime: timestamppb.New(a.ChosenAt)}
@@ -40,4 +39,14 @@ func modelStatsToPB(m engine.ModelStats) *pb.ModelStats {
 		ps.Decisions = append(ps.Decisions, &pb.Decision{Time: timestamppb.New(d.Time), Action: d.Action, Reason: d.Reason})
 	}
 	return ps
+}
+
+func indexToPB(ix engine.IndexStats) *pb.IndexState {
+	out := &pb.IndexState{Rows: uint64(ix.Rows), LiveRows: uint64(ix.LiveRows), Tombstones: uint64(ix.Tombstones),
+		IndexBuilt: ix.Built, Partitions: uint32(ix.Partitions), IndexedRows: uint64(ix.Indexed), TailRows: uint64(ix.Tail),
+		TrainedOnRows: uint64(ix.TrainedOn), IndexBytes: uint64(ix.Bytes)}
+	if !ix.BuiltAt.IsZero() {
+		out.BuiltTime = timestamppb.New(ix.BuiltAt)
+	}
+	return out
 }

@@ -1922,7 +1922,23 @@ type IndexState struct {
 	// Rows not deleted.
 	LiveRows uint64 `protobuf:"varint,2,opt,name=live_rows,json=liveRows,proto3" json:"live_rows,omitempty"`
 	// Deleted rows still held: rows - live_rows.
-	Tombstones    uint64 `protobuf:"varint,3,opt,name=tombstones,proto3" json:"tombstones,omitempty"`
+	Tombstones uint64 `protobuf:"varint,3,opt,name=tombstones,proto3" json:"tombstones,omitempty"`
+	// True once the partitioned index of HYBRID search exists (it is built
+	// when a model reaches 10,000 live rows; until then searches are exact).
+	IndexBuilt bool `protobuf:"varint,4,opt,name=index_built,json=indexBuilt,proto3" json:"index_built,omitempty"`
+	// Partitions (k-means centroids) of the index.
+	Partitions uint32 `protobuf:"varint,5,opt,name=partitions,proto3" json:"partitions,omitempty"`
+	// Rows the index covers; the rest (tail_rows) are scanned exactly until
+	// the indexer merges them.
+	IndexedRows uint64 `protobuf:"varint,6,opt,name=indexed_rows,json=indexedRows,proto3" json:"indexed_rows,omitempty"`
+	TailRows    uint64 `protobuf:"varint,7,opt,name=tail_rows,json=tailRows,proto3" json:"tail_rows,omitempty"`
+	// Live rows when the centroids were last trained; they are retrained when
+	// the model has grown four-fold since.
+	TrainedOnRows uint64 `protobuf:"varint,8,opt,name=trained_on_rows,json=trainedOnRows,proto3" json:"trained_on_rows,omitempty"`
+	// Memory the index holds (codes, factors, centroids), in bytes.
+	IndexBytes uint64 `protobuf:"varint,9,opt,name=index_bytes,json=indexBytes,proto3" json:"index_bytes,omitempty"`
+	// When the index was last built or retrained.
+	BuiltTime     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=built_time,json=builtTime,proto3" json:"built_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1976,6 +1992,55 @@ func (x *IndexState) GetTombstones() uint64 {
 		return x.Tombstones
 	}
 	return 0
+}
+
+func (x *IndexState) GetIndexBuilt() bool {
+	if x != nil {
+		return x.IndexBuilt
+	}
+	return false
+}
+
+func (x *IndexState) GetPartitions() uint32 {
+	if x != nil {
+		return x.Partitions
+	}
+	return 0
+}
+
+func (x *IndexState) GetIndexedRows() uint64 {
+	if x != nil {
+		return x.IndexedRows
+	}
+	return 0
+}
+
+func (x *IndexState) GetTailRows() uint64 {
+	if x != nil {
+		return x.TailRows
+	}
+	return 0
+}
+
+func (x *IndexState) GetTrainedOnRows() uint64 {
+	if x != nil {
+		return x.TrainedOnRows
+	}
+	return 0
+}
+
+func (x *IndexState) GetIndexBytes() uint64 {
+	if x != nil {
+		return x.IndexBytes
+	}
+	return 0
+}
+
+func (x *IndexState) GetBuiltTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.BuiltTime
+	}
+	return nil
 }
 
 // Decision is one action the adaptive (OODA) loop took on a model.
@@ -2181,14 +2246,27 @@ const file_hartonomous_v1_hartonomous_proto_rawDesc = "" +
 	"AnchorInfo\x12#\n" +
 	"\rembedding_ids\x18\x01 \x03(\x03R\fembeddingIds\x12;\n" +
 	"\vchosen_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"chosenTime\"]\n" +
+	"chosenTime\"\xe2\x02\n" +
 	"\n" +
 	"IndexState\x12\x12\n" +
 	"\x04rows\x18\x01 \x01(\x04R\x04rows\x12\x1b\n" +
 	"\tlive_rows\x18\x02 \x01(\x04R\bliveRows\x12\x1e\n" +
 	"\n" +
 	"tombstones\x18\x03 \x01(\x04R\n" +
-	"tombstones\"j\n" +
+	"tombstones\x12\x1f\n" +
+	"\vindex_built\x18\x04 \x01(\bR\n" +
+	"indexBuilt\x12\x1e\n" +
+	"\n" +
+	"partitions\x18\x05 \x01(\rR\n" +
+	"partitions\x12!\n" +
+	"\findexed_rows\x18\x06 \x01(\x04R\vindexedRows\x12\x1b\n" +
+	"\ttail_rows\x18\a \x01(\x04R\btailRows\x12&\n" +
+	"\x0ftrained_on_rows\x18\b \x01(\x04R\rtrainedOnRows\x12\x1f\n" +
+	"\vindex_bytes\x18\t \x01(\x04R\n" +
+	"indexBytes\x129\n" +
+	"\n" +
+	"built_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tbuiltTime\"j\n" +
 	"\bDecision\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12\x16\n" +
@@ -2292,28 +2370,29 @@ var file_hartonomous_v1_hartonomous_proto_depIdxs = []int32{
 	29, // 25: hartonomous.v1.ModelStats.index:type_name -> hartonomous.v1.IndexState
 	30, // 26: hartonomous.v1.ModelStats.decisions:type_name -> hartonomous.v1.Decision
 	31, // 27: hartonomous.v1.AnchorInfo.chosen_time:type_name -> google.protobuf.Timestamp
-	31, // 28: hartonomous.v1.Decision.time:type_name -> google.protobuf.Timestamp
-	3,  // 29: hartonomous.v1.HartonomousService.CreateModel:input_type -> hartonomous.v1.CreateModelRequest
-	5,  // 30: hartonomous.v1.HartonomousService.ListModels:input_type -> hartonomous.v1.ListModelsRequest
-	9,  // 31: hartonomous.v1.HartonomousService.Insert:input_type -> hartonomous.v1.InsertRequest
-	12, // 32: hartonomous.v1.HartonomousService.Get:input_type -> hartonomous.v1.GetRequest
-	14, // 33: hartonomous.v1.HartonomousService.Delete:input_type -> hartonomous.v1.DeleteRequest
-	18, // 34: hartonomous.v1.HartonomousService.Search:input_type -> hartonomous.v1.SearchRequest
-	23, // 35: hartonomous.v1.HartonomousService.Project:input_type -> hartonomous.v1.ProjectRequest
-	25, // 36: hartonomous.v1.HartonomousService.Stats:input_type -> hartonomous.v1.StatsRequest
-	4,  // 37: hartonomous.v1.HartonomousService.CreateModel:output_type -> hartonomous.v1.CreateModelResponse
-	6,  // 38: hartonomous.v1.HartonomousService.ListModels:output_type -> hartonomous.v1.ListModelsResponse
-	10, // 39: hartonomous.v1.HartonomousService.Insert:output_type -> hartonomous.v1.InsertResponse
-	13, // 40: hartonomous.v1.HartonomousService.Get:output_type -> hartonomous.v1.GetResponse
-	15, // 41: hartonomous.v1.HartonomousService.Delete:output_type -> hartonomous.v1.DeleteResponse
-	22, // 42: hartonomous.v1.HartonomousService.Search:output_type -> hartonomous.v1.SearchResponse
-	24, // 43: hartonomous.v1.HartonomousService.Project:output_type -> hartonomous.v1.ProjectResponse
-	26, // 44: hartonomous.v1.HartonomousService.Stats:output_type -> hartonomous.v1.StatsResponse
-	37, // [37:45] is the sub-list for method output_type
-	29, // [29:37] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	31, // 28: hartonomous.v1.IndexState.built_time:type_name -> google.protobuf.Timestamp
+	31, // 29: hartonomous.v1.Decision.time:type_name -> google.protobuf.Timestamp
+	3,  // 30: hartonomous.v1.HartonomousService.CreateModel:input_type -> hartonomous.v1.CreateModelRequest
+	5,  // 31: hartonomous.v1.HartonomousService.ListModels:input_type -> hartonomous.v1.ListModelsRequest
+	9,  // 32: hartonomous.v1.HartonomousService.Insert:input_type -> hartonomous.v1.InsertRequest
+	12, // 33: hartonomous.v1.HartonomousService.Get:input_type -> hartonomous.v1.GetRequest
+	14, // 34: hartonomous.v1.HartonomousService.Delete:input_type -> hartonomous.v1.DeleteRequest
+	18, // 35: hartonomous.v1.HartonomousService.Search:input_type -> hartonomous.v1.SearchRequest
+	23, // 36: hartonomous.v1.HartonomousService.Project:input_type -> hartonomous.v1.ProjectRequest
+	25, // 37: hartonomous.v1.HartonomousService.Stats:input_type -> hartonomous.v1.StatsRequest
+	4,  // 38: hartonomous.v1.HartonomousService.CreateModel:output_type -> hartonomous.v1.CreateModelResponse
+	6,  // 39: hartonomous.v1.HartonomousService.ListModels:output_type -> hartonomous.v1.ListModelsResponse
+	10, // 40: hartonomous.v1.HartonomousService.Insert:output_type -> hartonomous.v1.InsertResponse
+	13, // 41: hartonomous.v1.HartonomousService.Get:output_type -> hartonomous.v1.GetResponse
+	15, // 42: hartonomous.v1.HartonomousService.Delete:output_type -> hartonomous.v1.DeleteResponse
+	22, // 43: hartonomous.v1.HartonomousService.Search:output_type -> hartonomous.v1.SearchResponse
+	24, // 44: hartonomous.v1.HartonomousService.Project:output_type -> hartonomous.v1.ProjectResponse
+	26, // 45: hartonomous.v1.HartonomousService.Stats:output_type -> hartonomous.v1.StatsResponse
+	38, // [38:46] is the sub-list for method output_type
+	30, // [30:38] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_hartonomous_v1_hartonomous_proto_init() }
