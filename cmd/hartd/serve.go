@@ -22,6 +22,7 @@ import (
 	"github.com/hartonomous/hartd/internal/engine"
 	"github.com/hartonomous/hartd/internal/logctx"
 	"github.com/hartonomous/hartd/internal/metrics"
+	"github.com/hartonomous/hartd/internal/ooda"
 	"github.com/hartonomous/hartd/internal/server"
 	"github.com/hartonomous/hartd/internal/store"
 	"github.com/hartonomous/hartd/internal/store/sqlite"
@@ -38,6 +39,8 @@ type serveConfig struct {
 	pprofListen     string
 	metricsListen   string
 	configFile      string
+	oodaInterval    time.Duration
+	oodaRecall      float64
 
 	// wrapStore, when set, wraps the store before the engine opens it: a
 	// test's way to slow the load down. Nil in production.
@@ -75,6 +78,8 @@ accepting calls, lets those in flight finish, and closes the store.`,
 	f.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long calls in flight may take to finish on shutdown")
 	f.StringVar(&c.pprofListen, "pprof-listen", "", "serve Go's net/http/pprof profiles on this address (off when empty; keep it on loopback)")
 	f.StringVar(&c.metricsListen, "metrics-listen", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9464 (off when empty)")
+	f.DurationVar(&c.oodaInterval, "ooda-interval", time.Hour, "how often the optimization loop measures each model's recall on its recent queries and retrains drifted indexes (0: off)")
+	f.Float64Var(&c.oodaRecall, "ooda-target-recall", 0.95, "recall@10 below which the optimization loop retrains a model's index")
 	registerConfigFlag(f, &c.configFile)
 	return cmd
 }
@@ -187,6 +192,13 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	defer eng.Close() // before the store closes: deferred calls run last-in first-out
 	gate.SetReady(server.New(eng, log))
 	met.SetSource(eng)
+	if c.oodaInterval > 0 {
+		loop := ooda.New(eng, ooda.Targets{Recall: c.oodaRecall}, log)
+		lctx, lcancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); loop.Run(lctx, c.oodaInterval) }()
+		defer func() { lcancel(); <-done }() // before the engine closes
+	}
 	setHealth(hs, healthpb.HealthCheckResponse_SERVING)
 	log.Info("serving", "listen", lis.Addr().String(), "data_dir", c.dataDir, "models", len(eng.Models()),
 		"started_in", time.Since(start).Round(time.Millisecond), "version", version)

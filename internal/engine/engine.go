@@ -48,6 +48,8 @@ type model struct {
 	coll *search.Collection
 	// stopIndexer stops the collection's indexer; set once at creation.
 	stopIndexer func()
+	// recent is the model's traffic and the adaptive loop's decisions.
+	recent recent
 	// anchorsAt is when the anchors were chosen; guarded by Engine.wmu
 	// for writes, read under Engine.mu for listing.
 	anchorsAt time.Time

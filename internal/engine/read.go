@@ -145,6 +145,9 @@ func (e *Engine) Search(ctx context.Context, req SearchRequest) ([]Hit, SearchSt
 	if err != nil {
 		return nil, st, fmt.Errorf("engine: search %q: %w", req.Model, err)
 	}
+	if st.Mode == ModeHybrid && req.Region == nil {
+		m.recent.record(q, st.Scan)
+	}
 
 	t = time.Now()
 	ids := make([]int64, len(found))

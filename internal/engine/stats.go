@@ -20,8 +20,7 @@ type ModelStats struct {
 	Bounds *spatial.Box
 	// Index is the runtime core's rows.
 	Index IndexStats
-	// Decisions are the adaptive loop's latest decisions, newest first;
-	// always empty until that loop exists.
+	// Decisions are the adaptive loop's latest decisions, newest first.
 	Decisions []Decision
 }
 
@@ -90,6 +89,7 @@ func (e *Engine) modelStats(ctx context.Context, m *model) (ModelStats, error) {
 	if b, ok := m.coll.Bounds(); ok {
 		s.Bounds = &b
 	}
+	s.Decisions = m.recent.decisionsCopy()
 	s.Index = indexStats(m.coll.Counts())
 	ist := m.coll.IndexState()
 	s.Index.Built, s.Index.Partitions, s.Index.Indexed, s.Index.Tail = ist.Built, ist.Partitions, ist.Covered, ist.Tail

@@ -50,9 +50,11 @@ type Collection struct {
 	// index is the partitioned index over a prefix of the rows, nil until
 	// the indexer builds one. Only the indexer goroutine stores it.
 	index atomic.Pointer[ivfIndex]
-	// wake tells the indexer that rows were appended (capacity 1, sends
-	// never block).
+	// wake tells the indexer that rows were appended or a retrain was
+	// requested (capacity 1, sends never block).
 	wake chan struct{}
+	// retrain asks the indexer to retrain the centroids at its next step.
+	retrain atomic.Bool
 
 	// mu serializes writers. Readers never take it.
 	mu sync.Mutex

@@ -126,7 +126,9 @@ func (c *Collection) indexStep(ctx context.Context, o IndexOptions, idle bool) (
 	ix := c.index.Load()
 	switch {
 	case ix == nil && c.Len() >= o.MinRows,
-		ix != nil && float64(c.Len()) >= o.RetrainFactor*float64(ix.trainedOn):
+		ix != nil && float64(c.Len()) >= o.RetrainFactor*float64(ix.trainedOn),
+		ix != nil && c.retrain.Load() && c.Len() > 0:
+		c.retrain.Store(false)
 		start := time.Now()
 		next, err := trainIVF(ctx, c, s, o.Seed)
 		if err != nil {
@@ -148,6 +150,38 @@ func (c *Collection) indexStep(ctx context.Context, o IndexOptions, idle bool) (
 		return true, nil
 	}
 	return false, nil
+}
+
+// RequestRetrain asks the indexer to retrain the index's centroids on the
+// rows as they are now and rebuild the partitions; searches go on with the
+// current index until the new one is published. Without an index it does
+// nothing (the indexer builds one once the collection is large enough).
+func (c *Collection) RequestRetrain() {
+	if c.index.Load() == nil {
+		return
+	}
+	c.retrain.Store(true)
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Balance returns how unevenly the index's partitions are filled: the
+// largest partition's rows over the mean, 1 for perfect balance, 0 without
+// an index. Data that drifts away from what the centroids were trained on
+// piles into few partitions, and a probe then scans more codes for the same
+// recall.
+func (c *Collection) Balance() float64 {
+	ix := c.index.Load()
+	if ix == nil || ix.covered == 0 {
+		return 0
+	}
+	largest := 0
+	for _, l := range ix.lists {
+		largest = max(largest, len(l.rows))
+	}
+	return float64(largest) * float64(ix.nlist()) / float64(ix.covered)
 }
 
 // IndexNow brings the index up to date synchronously: it builds (or
