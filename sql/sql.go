@@ -12,5 +12,5 @@ import "embed"
 
 // FS holds every dialect's folder.
 //
-//go:embed sqlite
+//go:embed sqlite postgres sqlserver
 var FS embed.FS

@@ -25,10 +25,12 @@ import (
 	"github.com/hartonomous/hartd/internal/ooda"
 	"github.com/hartonomous/hartd/internal/server"
 	"github.com/hartonomous/hartd/internal/store"
-	"github.com/hartonomous/hartd/internal/store/sqlite"
+	"github.com/hartonomous/hartd/internal/store/dsn"
+	"github.com/hartonomous/hartd/internal/store/open"
 )
 
 type serveConfig struct {
+	dsn             string
 	dataDir         string
 	listen          string
 	maxMessageBytes int
@@ -51,10 +53,12 @@ func newServeCmd() *cobra.Command {
 	var c serveConfig
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the gRPC service on the embedded store",
-		Long: `Run the gRPC service. The embedded SQLite store lives in --data-dir and is
-created, and its schema migrated, on first start. SIGTERM or SIGINT stops
-accepting calls, lets those in flight finish, and closes the store.`,
+		Short: "Run the gRPC service",
+		Long: `Run the gRPC service. Without --dsn the embedded SQLite store lives in
+--data-dir and is created, and its schema migrated, on first start; with
+--dsn it uses PostgreSQL + PostGIS or SQL Server, prepared by hartd deploy.
+SIGTERM or SIGINT stops accepting calls, lets those in flight finish, and
+closes the store.`,
 		Args: cobra.NoArgs,
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
 			_, err := applyConfigFile(cmd.Flags())
@@ -69,6 +73,7 @@ accepting calls, lets those in flight finish, and closes the store.`,
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&c.dsn, "dsn", "", "the store: empty for the embedded SQLite store in --data-dir, else sqlite:///path/hartd.db, postgres://user:pass@host/db or sqlserver://user:pass@host?database=db (deployed with hartd deploy)")
 	f.StringVar(&c.dataDir, "data-dir", "./hartd-data", "directory of the embedded store")
 	f.StringVar(&c.listen, "listen", DefaultAddr, "address to listen on")
 	f.IntVar(&c.maxMessageBytes, "max-message-bytes", 64<<20, "largest request accepted; larger ones get RESOURCE_EXHAUSTED")
@@ -150,7 +155,11 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	setHealth(hs, healthpb.HealthCheckResponse_NOT_SERVING)
 	errc := make(chan error, 1)
 	go func() { errc <- gs.Serve(lis) }()
-	log.Info("listening; loading the runtime core", "listen", lis.Addr().String(), "data_dir", c.dataDir)
+	where := c.dataDir // never a password in a log line
+	if c.dsn != "" {
+		where = dsn.Redact(c.dsn)
+	}
+	log.Info("listening; loading the runtime core", "listen", lis.Addr().String(), "store", where)
 
 	// stop ends the gRPC server: NOT_SERVING, then the calls in flight may
 	// finish within the shutdown timeout. Every return below calls it
@@ -168,7 +177,7 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 		}
 	}
 
-	st, err := sqlite.Open(ctx, c.dataDir, sqlite.Options{Synchronous: c.sync})
+	st, err := open.Open(ctx, c.dsn, open.Options{DataDir: c.dataDir, Synchronous: c.sync, Log: log})
 	if err != nil {
 		stop()
 		return loadErr(ctx, err, log)
@@ -177,7 +186,7 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 		if err := st.Close(); err != nil {
 			log.Error("closing the store", "err", err)
 		} else {
-			log.Info("store closed", "path", st.Path())
+			log.Info("store closed", "store", where)
 		}
 	}()
 	est := store.Store(st)
@@ -200,7 +209,7 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 		defer func() { lcancel(); <-done }() // before the engine closes
 	}
 	setHealth(hs, healthpb.HealthCheckResponse_SERVING)
-	log.Info("serving", "listen", lis.Addr().String(), "data_dir", c.dataDir, "models", len(eng.Models()),
+	log.Info("serving", "listen", lis.Addr().String(), "store", where, "models", len(eng.Models()),
 		"started_in", time.Since(start).Round(time.Millisecond), "version", version)
 
 	select {

@@ -102,9 +102,7 @@ func (e *Engine) Search(ctx context.Context, req SearchRequest) ([]Hit, SearchSt
 	switch req.Mode {
 	case ModeDefault:
 		st.Mode = ModeHybrid
-	case ModeExact, ModeHybrid, ModeSeed:
-	case ModeStore:
-		return nil, st, fmt.Errorf("%w: search mode %s", ErrUnimplemented, req.Mode)
+	case ModeExact, ModeHybrid, ModeSeed, ModeStore:
 	default:
 		return nil, st, fieldErrf("mode", ErrInvalid, "unknown search mode %d", req.Mode)
 	}
@@ -140,6 +138,8 @@ func (e *Engine) Search(ctx context.Context, req SearchRequest) ([]Hit, SearchSt
 		for _, t := range hs.Tiers {
 			st.Tiers = append(st.Tiers, TierStats{Name: t.Name, Examined: t.Examined, Passed: t.Passed, Time: t.Time})
 		}
+	case ModeStore:
+		found, err = e.storeSearch(ctx, m, q, req, &st)
 	}
 	st.Scan = time.Since(t)
 	if err != nil {
@@ -169,6 +169,8 @@ func (e *Engine) Search(ctx context.Context, req SearchRequest) ([]Hit, SearchSt
 		if h.HasPoint {
 			p := h.Point
 			hit.Point = &p
+		} else {
+			hit.Point = it.Point
 		}
 		hits = append(hits, hit)
 	}
@@ -237,4 +239,52 @@ func (e *Engine) Project(_ context.Context, modelName string, v []float32) (spat
 		return spatial.Point{}, fmt.Errorf("%w (model %q holds %d vectors)", ErrNoProjection, modelName, m.coll.Len())
 	}
 	return p.Project(q), nil
+}
+
+// storeSearch runs the seed's two steps inside the store, through its
+// spatial index: the store must implement store.SpatialSearcher.
+func (e *Engine) storeSearch(ctx context.Context, m *model, q []float32, req SearchRequest, st *SearchStats) ([]search.Hit, error) {
+	if req.Region != nil {
+		return nil, fieldErrf(req.RegionField, ErrInvalid, "SEARCH_MODE_STORE takes no region")
+	}
+	ss, ok := spatialSearcher(e.st)
+	if !ok {
+		return nil, fmt.Errorf("%w: this store cannot run SEARCH_MODE_STORE", ErrUnimplemented)
+	}
+	p := m.coll.Projection()
+	if p == nil {
+		return nil, fmt.Errorf("%w (model %q holds %d vectors)", ErrNoProjection, m.rec.Name, m.coll.Len())
+	}
+	candidates := req.Candidates
+	if candidates <= 0 {
+		candidates = search.DefaultSeedCandidates
+	}
+	t := time.Now()
+	sh, err := ss.SeedSearch(ctx, m.rec.ID, m.rec.Metric, q, p.Project(q), candidates, req.K)
+	if err != nil {
+		return nil, err
+	}
+	st.Distances = min(candidates, m.coll.Len())
+	st.Tiers = append(st.Tiers, TierStats{Name: "store", Examined: st.Distances, Passed: len(sh), Time: time.Since(t)})
+	out := make([]search.Hit, len(sh))
+	for i, h := range sh {
+		out[i] = search.Hit{ID: h.ID, Score: h.Score}
+	}
+	return out, nil
+}
+
+// spatialSearcher finds a store.SpatialSearcher in st or in the stores it
+// decorates (metrics wrap the store, and must not hide what it can do).
+func spatialSearcher(st store.Store) (store.SpatialSearcher, bool) {
+	for st != nil {
+		if ss, ok := st.(store.SpatialSearcher); ok {
+			return ss, true
+		}
+		u, ok := st.(interface{ Unwrap() store.Store })
+		if !ok {
+			return nil, false
+		}
+		st = u.Unwrap()
+	}
+	return nil, false
 }

@@ -1,0 +1,102 @@
+-- hartd core schema, SQL Server dialect (SQL Server 2022 or later at
+-- compatibility level 160). It mirrors sql/sqlite/migrations/0001_core.up.sql
+-- table for table and column for column; names follow the seed. Times are
+-- UTC, DATETIME2(7). hartd deploy runs this file in one transaction,
+-- batch by batch (GO lines separate the batches).
+
+CREATE TABLE dbo.Tenants (
+    TenantId   BIGINT        NOT NULL CONSTRAINT PK_Tenants PRIMARY KEY,
+    TenantName NVARCHAR(200) NOT NULL CONSTRAINT UQ_Tenants_TenantName UNIQUE,
+    CreatedAt  DATETIME2(7)  NOT NULL
+);
+
+-- Tenant 1 is the single tenant a server runs as while no API key exists.
+INSERT INTO dbo.Tenants (TenantId, TenantName, CreatedAt)
+VALUES (1, N'default', SYSUTCDATETIME());
+
+CREATE TABLE dbo.Models (
+    ModelId    BIGINT IDENTITY (1, 1) NOT NULL CONSTRAINT PK_Models PRIMARY KEY,
+    TenantId   BIGINT        NOT NULL CONSTRAINT FK_Models_Tenants REFERENCES dbo.Tenants (TenantId),
+    ModelName  NVARCHAR(128) NOT NULL,
+    ModelType  NVARCHAR(50)  NOT NULL CONSTRAINT DF_Models_ModelType DEFAULT (N'embedding'),
+    Dimension  INT           NOT NULL CONSTRAINT CK_Models_Dimension CHECK (Dimension BETWEEN 1 AND 4096),
+    Metric     VARCHAR(10)   NOT NULL CONSTRAINT CK_Models_Metric CHECK (Metric IN ('cosine', 'l2')),
+    AnchorSeed BIGINT        NOT NULL,
+    IsActive   BIT           NOT NULL CONSTRAINT DF_Models_IsActive DEFAULT (1),
+    CreatedAt  DATETIME2(7)  NOT NULL,
+    CONSTRAINT UQ_Models_TenantId_ModelName UNIQUE (TenantId, ModelName)
+);
+
+-- Atom and embedding ids come from sequences, not IDENTITY: the store
+-- reserves a batch's ids with sp_sequence_get_range and bulk-copies the rows
+-- with their ids, so a batch's ids are known without reading them back.
+CREATE SEQUENCE dbo.AtomIds AS BIGINT START WITH 1 INCREMENT BY 1 NO CYCLE CACHE 1000;
+CREATE SEQUENCE dbo.EmbeddingIds AS BIGINT START WITH 1 INCREMENT BY 1 NO CYCLE CACHE 1000;
+GO
+
+CREATE TABLE dbo.Atoms (
+    AtomId         BIGINT         NOT NULL CONSTRAINT PK_Atoms PRIMARY KEY
+                                  CONSTRAINT DF_Atoms_AtomId DEFAULT (NEXT VALUE FOR dbo.AtomIds),
+    TenantId       BIGINT         NOT NULL CONSTRAINT FK_Atoms_Tenants REFERENCES dbo.Tenants (TenantId),
+    -- SHA-256 of the source type and the UTF-8 content; NULL without content.
+    ContentHash    VARBINARY(32)  NULL,
+    Content        NVARCHAR(MAX)  NULL,
+    SourceUri      NVARCHAR(2048) NULL,
+    SourceType     NVARCHAR(128)  NULL,
+    Metadata       NVARCHAR(MAX)  NULL CONSTRAINT CK_Atoms_Metadata CHECK (Metadata IS NULL OR ISJSON(Metadata, OBJECT) = 1),
+    ReferenceCount INT            NOT NULL CONSTRAINT DF_Atoms_ReferenceCount DEFAULT (1),
+    CreatedAt      DATETIME2(7)   NOT NULL
+);
+
+CREATE INDEX IX_Atoms_ContentHash ON dbo.Atoms (TenantId, ContentHash);
+
+-- One row per embedding. EmbeddingVector is float32 little-endian, Dimension
+-- values, at most 4096 (16384 bytes: more than VARBINARY(n) allows, so MAX,
+-- which stays in the row up to 8000 bytes). SpatialGeometry is the projected
+-- point, SRID 0, with x and y (SQL Server's spatial indexes are 2-D) and z
+-- as its Z; z is also in SpatialZ. The spatial columns are NULL until the
+-- model's anchors are chosen.
+CREATE TABLE dbo.AtomEmbeddings (
+    EmbeddingId     BIGINT         NOT NULL CONSTRAINT PK_AtomEmbeddings PRIMARY KEY CLUSTERED
+                                   CONSTRAINT DF_AtomEmbeddings_EmbeddingId DEFAULT (NEXT VALUE FOR dbo.EmbeddingIds),
+    AtomId          BIGINT         NOT NULL CONSTRAINT FK_AtomEmbeddings_Atoms REFERENCES dbo.Atoms (AtomId),
+    ModelId         BIGINT         NOT NULL CONSTRAINT FK_AtomEmbeddings_Models REFERENCES dbo.Models (ModelId),
+    Dimension       INT            NOT NULL,
+    EmbeddingVector VARBINARY(MAX) NOT NULL,
+    SpatialGeometry GEOMETRY       NULL,
+    SpatialX        FLOAT          NULL,
+    SpatialY        FLOAT          NULL,
+    SpatialZ        FLOAT          NULL,
+    CreatedAt       DATETIME2(7)   NOT NULL,
+    CONSTRAINT CK_AtomEmbeddings_VectorLength CHECK (Dimension BETWEEN 1 AND 4096 AND DATALENGTH(EmbeddingVector) = 4 * Dimension)
+);
+
+CREATE INDEX IX_AtomEmbeddings_Model ON dbo.AtomEmbeddings (ModelId, EmbeddingId);
+CREATE INDEX IX_AtomEmbeddings_Atom ON dbo.AtomEmbeddings (AtomId);
+GO
+
+-- The spatial index over projected points. The bounding box is the range of
+-- cosine models' points (unit vectors): x in [-1, 2], y in [-2, 2]; see
+-- docs/deploy.md for the derivation. hartd deploy widens it when l2 models
+-- hold points outside it. Points outside the box are still indexed (in the
+-- grid's outer cell), so the box affects speed, never results.
+SET ARITHABORT ON;
+CREATE SPATIAL INDEX IX_AtomEmbeddings_SpatialGeometry ON dbo.AtomEmbeddings (SpatialGeometry)
+USING GEOMETRY_GRID
+WITH (
+    BOUNDING_BOX = (XMIN = -1, YMIN = -2, XMAX = 2, YMAX = 2),
+    GRIDS = (LEVEL_1 = HIGH, LEVEL_2 = HIGH, LEVEL_3 = HIGH, LEVEL_4 = HIGH),
+    CELLS_PER_OBJECT = 16
+);
+GO
+
+-- The three anchors of a model's projection. The vectors are copied so that
+-- deleting the anchor embeddings never changes the projection.
+CREATE TABLE dbo.SpatialAnchors (
+    ModelId      BIGINT         NOT NULL CONSTRAINT FK_SpatialAnchors_Models REFERENCES dbo.Models (ModelId),
+    AnchorIndex  TINYINT        NOT NULL CONSTRAINT CK_SpatialAnchors_AnchorIndex CHECK (AnchorIndex BETWEEN 1 AND 3),
+    EmbeddingId  BIGINT         NULL,
+    AnchorVector VARBINARY(MAX) NOT NULL,
+    ChosenAt     DATETIME2(7)   NOT NULL,
+    CONSTRAINT PK_SpatialAnchors PRIMARY KEY (ModelId, AnchorIndex)
+);
