@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -59,7 +60,13 @@ type Store struct {
 	w      *sql.DB // one connection: SQLite's single writer
 	r      *sql.DB // read pool
 	closed atomic.Bool
+	// itemsStmts caches the read pool's prepared Items statement per
+	// number of ids (up to maxCachedItems): parsing the query cost more
+	// than running it, and a search fetches the same k ids every time.
+	itemsStmts sync.Map // int → *sql.Stmt
 }
+
+const maxCachedItems = 128
 
 var _ store.Store = (*Store)(nil)
 
@@ -119,6 +126,10 @@ func OpenFile(ctx context.Context, path string, opts Options) (*Store, error) {
 	rq := url.Values{}
 	rq.Add("_pragma", "busy_timeout(10000)")
 	rq.Add("_pragma", "query_only(1)")
+	// Reads through a memory map: a page already in the OS cache costs no
+	// system call (and system calls are costly in sandboxes and VMs). A
+	// search's hits are fetched by id, on pages no per-connection cache holds.
+	rq.Add("_pragma", fmt.Sprintf("mmap_size(%d)", int64(1)<<40))
 	r, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
 	if err != nil {
 		w.Close()
@@ -150,6 +161,10 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.itemsStmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
 	err := s.r.Close()
 	// A clean shutdown leaves the database in one file; failure here loses
 	// nothing, the WAL is replayed on the next open.
@@ -511,7 +526,25 @@ func (s *Store) Items(ctx context.Context, modelID int64, ids []int64) (map[int6
 	}
 	q := `SELECT ` + itemColumns + ` FROM AtomEmbeddings e JOIN Atoms a ON a.AtomId = e.AtomId
 WHERE e.ModelId = ? AND e.EmbeddingId IN (?` + strings.Repeat(",?", len(ids)-1) + `)`
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	var rows *sql.Rows
+	var err error
+	if len(ids) <= maxCachedItems {
+		var stmt *sql.Stmt
+		if v, ok := s.itemsStmts.Load(len(ids)); ok {
+			stmt = v.(*sql.Stmt)
+		} else {
+			if stmt, err = s.r.PrepareContext(ctx, q); err != nil {
+				return nil, fmt.Errorf("sqlite: items: %w", err)
+			}
+			if v, loaded := s.itemsStmts.LoadOrStore(len(ids), stmt); loaded {
+				stmt.Close()
+				stmt = v.(*sql.Stmt)
+			}
+		}
+		rows, err = stmt.QueryContext(ctx, args...)
+	} else {
+		rows, err = s.r.QueryContext(ctx, q, args...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: items: %w", err)
 	}
