@@ -88,7 +88,7 @@ func (c *Collection) newChunk(base, prevRows int) *chunk {
 	return &chunk{
 		base: base,
 		rows: rows,
-		vecs: make([]float32, rows*c.dim),
+		vecs: allocFloats(rows * c.dim),
 		ids:  make([]int64, rows),
 		dead: make([]atomic.Uint64, (rows+63)/64),
 	}
