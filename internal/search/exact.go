@@ -98,25 +98,31 @@ func (c *Collection) scanRange(ctx context.Context, s *snapshot, q []float32, k 
 					continue
 				}
 			}
-			v := ch.vecs[r*dim : (r+1)*dim : (r+1)*dim]
-			var score, key float32
-			if cosine {
-				score = embed.Dot(q, v)
-				key = score
-			} else {
-				score = embed.Euclidean(q, v)
-				key = -score
-			}
+			offer(top, ch, r, q, dim, cosine)
 			st.Distances++
-			if !top.admits(key, ch.ids[r]) {
-				continue
-			}
-			h := Hit{ID: ch.ids[r], Score: score}
-			if ch.pts != nil {
-				h.Point, h.HasPoint = ch.pts[r], true
-			}
-			top.push(key, h)
 		}
 	}
 	return top, st, nil
+}
+
+// offer scores row r of ch against q exactly and offers it to top. The
+// key orders hits: the score for cosine, its negation for l2.
+func offer(top *topK, ch *chunk, r int, q []float32, dim int, cosine bool) {
+	v := ch.vecs[r*dim : (r+1)*dim : (r+1)*dim]
+	var score, key float32
+	if cosine {
+		score = embed.Dot(q, v)
+		key = score
+	} else {
+		score = embed.Euclidean(q, v)
+		key = -score
+	}
+	if !top.admits(key, ch.ids[r]) {
+		return
+	}
+	h := Hit{ID: ch.ids[r], Score: score}
+	if ch.pts != nil {
+		h.Point, h.HasPoint = ch.pts[r], true
+	}
+	top.push(key, h)
 }

@@ -129,25 +129,9 @@ func (c *Collection) Hybrid(ctx context.Context, q []float32, k, candidates int,
 
 	// exactPush scores row exactly and offers it to top.
 	exactPush := func(ch *chunk, r int) {
-		if ch.isDead(r) {
-			return
-		}
-		v := ch.vecs[r*c.dim : (r+1)*c.dim : (r+1)*c.dim]
-		var score, key float32
-		if cosine {
-			score = embed.Dot(q, v)
-			key = score
-		} else {
-			score = embed.Euclidean(q, v)
-			key = -score
-		}
-		st.Distances++
-		if top.admits(key, ch.ids[r]) {
-			h := Hit{ID: ch.ids[r], Score: score}
-			if ch.pts != nil {
-				h.Point, h.HasPoint = ch.pts[r], true
-			}
-			top.push(key, h)
+		if !ch.isDead(r) {
+			offer(top, ch, r, q, c.dim, cosine)
+			st.Distances++
 		}
 	}
 
