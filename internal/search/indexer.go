@@ -22,6 +22,9 @@ type IndexOptions struct {
 	// RetrainFactor: the centroids are retrained once the collection has
 	// grown this many times since they were trained (default 4).
 	RetrainFactor float64
+	// Partitions overrides the number of partitions (k-means centroids);
+	// 0 chooses it from the rows (see chooseNlist).
+	Partitions int
 	// Seed makes training deterministic.
 	Seed uint64
 	// Log receives build and retrain events; nil discards them.
@@ -130,7 +133,7 @@ func (c *Collection) indexStep(ctx context.Context, o IndexOptions, idle bool) (
 		ix != nil && c.retrain.Load() && c.Len() > 0:
 		c.retrain.Store(false)
 		start := time.Now()
-		next, err := trainIVF(ctx, c, s, o.Seed)
+		next, err := trainIVF(ctx, c, s, o.Seed, o.Partitions)
 		if err != nil {
 			return false, err
 		}
