@@ -15,10 +15,12 @@ import (
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	pb "github.com/hartonomous/hartd/api/proto/hartonomous/v1"
+	"github.com/hartonomous/hartd/internal/tlsx"
 	"github.com/hartonomous/hartd/internal/vecfile"
 )
 
@@ -27,18 +29,63 @@ type clientFlags struct {
 	addr     string
 	timeout  time.Duration
 	maxBytes int
+	apiKey   string
+	tlsCA    string
+	tlsCert  string
+	tlsKey   string
+	tlsName  string
 }
 
 func (c *clientFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&c.addr, "addr", DefaultAddr, "address of the hartd server")
 	cmd.Flags().DurationVar(&c.timeout, "timeout", 30*time.Second, "deadline of each call")
 	cmd.Flags().IntVar(&c.maxBytes, "max-message-bytes", 64<<20, "largest message sent or received")
+	cmd.Flags().StringVar(&c.apiKey, "api-key", "", "API key sent as authorization: Bearer <key> (better set HARTD_API_KEY than pass it on the command line)")
+	cmd.Flags().StringVar(&c.tlsCA, "tls-ca", "", "PEM file of the CA that signed the server's certificate: connect with TLS (empty: plaintext)")
+	cmd.Flags().StringVar(&c.tlsCert, "tls-client-cert", "", "PEM client certificate, for a server with --tls-client-ca (mutual TLS)")
+	cmd.Flags().StringVar(&c.tlsKey, "tls-client-key", "", "PEM key of --tls-client-cert")
+	cmd.Flags().StringVar(&c.tlsName, "tls-server-name", "", "name to verify in the server's certificate (default: the host of --addr)")
+}
+
+// bearerCreds sends the API key with every call.
+type bearerCreds struct{ key string }
+
+func (b bearerCreds) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + b.key}, nil
+}
+
+// RequireTransportSecurity is false so that a key may travel in plaintext
+// to a server on loopback; a server beyond loopback without TLS logs a
+// warning at start.
+func (b bearerCreds) RequireTransportSecurity() bool { return false }
+
+// dialOptions are the options of every client connection: TLS with
+// --tls-ca, the API key, the message size bounds.
+func (c *clientFlags) dialOptions() ([]grpc.DialOption, error) {
+	creds := insecure.NewCredentials()
+	if c.tlsCA != "" {
+		cfg, err := tlsx.ClientConfig(c.tlsCA, c.tlsCert, c.tlsKey, c.tlsName)
+		if err != nil {
+			return nil, err
+		}
+		creds = credentials.NewTLS(cfg)
+	} else if c.tlsCert != "" || c.tlsKey != "" {
+		return nil, errors.New("--tls-client-cert and --tls-client-key need --tls-ca")
+	}
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(c.maxBytes), grpc.MaxCallSendMsgSize(c.maxBytes))}
+	if c.apiKey != "" {
+		opts = append(opts, grpc.WithPerRPCCredentials(bearerCreds{key: c.apiKey}))
+	}
+	return opts, nil
 }
 
 func (c *clientFlags) dial() (pb.HartonomousServiceClient, func(), error) {
-	conn, err := grpc.NewClient(c.addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(c.maxBytes), grpc.MaxCallSendMsgSize(c.maxBytes)))
+	opts, err := c.dialOptions()
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := grpc.NewClient(c.addr, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to %s: %w", c.addr, err)
 	}

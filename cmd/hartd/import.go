@@ -22,6 +22,7 @@ func newImportCmd() *cobra.Command {
 	var model string
 	var batch, inflight int
 	var progress string
+	var skipSemantic bool
 	cmd := &cobra.Command{
 		Use:   "import --model N FILE",
 		Short: "Insert the embeddings of a .jsonl, .npy or .fvecs file",
@@ -50,7 +51,7 @@ before it are stored, it and those after it are not.`,
 			}
 			defer closer.Close()
 			show := progress == "on" || (progress == "auto" && term.IsTerminal(int(os.Stderr.Fd())))
-			return runImport(cmd.Context(), c, cf, model, r, batch, inflight, show, cmd.OutOrStdout())
+			return runImport(cmd.Context(), c, cf, model, r, importOptions{batch, inflight, show, skipSemantic}, cmd.OutOrStdout())
 		},
 	}
 	cf.register(cmd)
@@ -59,6 +60,7 @@ before it are stored, it and those after it are not.`,
 	f.IntVar(&batch, "batch", 1000, "items per call (one transaction each)")
 	f.IntVar(&inflight, "inflight", 2, "calls in flight at once")
 	f.StringVar(&progress, "progress", "auto", "progress bar: auto (on a terminal), on or off")
+	f.BoolVar(&skipSemantic, "skip-semantic-dedup", false, "skip the semantic deduplication check (content deduplication always applies)")
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
 }
@@ -68,8 +70,14 @@ type importBatch struct {
 	items []*pb.Item
 }
 
+type importOptions struct {
+	batchSize, inflight int
+	show, skipSemantic  bool
+}
+
 func runImport(ctx context.Context, c pb.HartonomousServiceClient, cf clientFlags, model string, r vecfile.Reader,
-	batchSize, inflight int, show bool, out io.Writer) error {
+	o importOptions, out io.Writer) error {
+	batchSize, inflight, show, skipSemantic := o.batchSize, o.inflight, o.show, o.skipSemantic
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var bar *progressbar.ProgressBar
@@ -89,6 +97,7 @@ func runImport(ctx context.Context, c pb.HartonomousServiceClient, cf clientFlag
 		mu       sync.Mutex
 		firstErr error
 		done     int
+		statuses = map[pb.InsertStatus]int{}
 	)
 	fail := func(err error) {
 		mu.Lock()
@@ -105,7 +114,7 @@ func runImport(ctx context.Context, c pb.HartonomousServiceClient, cf clientFlag
 			defer wg.Done()
 			for b := range batches {
 				cctx, ccancel := cf.call(ctx)
-				_, err := c.Insert(cctx, &pb.InsertRequest{Model: model, Items: b.items})
+				resp, err := c.Insert(cctx, &pb.InsertRequest{Model: model, Items: b.items, SkipSemanticDedup: skipSemantic})
 				ccancel()
 				if err != nil {
 					fail(rpcErr(fmt.Sprintf("insert records %d to %d", b.first, b.first+len(b.items)-1), err))
@@ -113,6 +122,9 @@ func runImport(ctx context.Context, c pb.HartonomousServiceClient, cf clientFlag
 				}
 				mu.Lock()
 				done += len(b.items)
+				for _, r := range resp.GetResults() {
+					statuses[r.GetStatus()]++
+				}
 				mu.Unlock()
 				if bar != nil {
 					_ = bar.Add(len(b.items))
@@ -159,6 +171,12 @@ func runImport(ctx context.Context, c pb.HartonomousServiceClient, cf clientFlag
 		firstErr = ctx.Err()
 	}
 	rate := float64(done) / took.Seconds()
-	fmt.Fprintf(out, "imported %d vectors into %s in %s (%.0f vectors/s)\n", done, model, took.Round(time.Millisecond), rate)
+	fmt.Fprintf(out, "imported %d vectors into %s in %s (%.0f vectors/s)", done, model, took.Round(time.Millisecond), rate)
+	if d := statuses[pb.InsertStatus_INSERT_STATUS_DEDUPLICATED_CONTENT] + statuses[pb.InsertStatus_INSERT_STATUS_DEDUPLICATED_SEMANTIC]; d > 0 {
+		fmt.Fprintf(out, ": %d new, %d duplicates of stored content, %d semantic duplicates (their atoms' reference counts went up)",
+			statuses[pb.InsertStatus_INSERT_STATUS_NEW], statuses[pb.InsertStatus_INSERT_STATUS_DEDUPLICATED_CONTENT],
+			statuses[pb.InsertStatus_INSERT_STATUS_DEDUPLICATED_SEMANTIC])
+	}
+	fmt.Fprintln(out)
 	return firstErr
 }

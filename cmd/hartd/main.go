@@ -55,7 +55,7 @@ func newRoot() *cobra.Command {
 			return bindEnv(cmd)
 		},
 	}
-	root.AddCommand(newServeCmd(), newModelsCmd(), newImportCmd(), newSearchCmd(), newGetCmd(), newDeleteCmd(), newVersionCmd(), newStatusCmd(), newConfigCmd(), newDeployCmd())
+	root.AddCommand(newServeCmd(), newModelsCmd(), newImportCmd(), newSearchCmd(), newGetCmd(), newDeleteCmd(), newVersionCmd(), newStatusCmd(), newConfigCmd(), newDeployCmd(), newKeysCmd(), newUsageCmd(), newDedupCmd())
 	return root
 }
 

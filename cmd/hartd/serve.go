@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,11 +15,14 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
 	pb "github.com/hartonomous/hartd/api/proto/hartonomous/v1"
+	"github.com/hartonomous/hartd/internal/auth"
+	"github.com/hartonomous/hartd/internal/billing"
 	"github.com/hartonomous/hartd/internal/engine"
 	"github.com/hartonomous/hartd/internal/logctx"
 	"github.com/hartonomous/hartd/internal/metrics"
@@ -27,6 +31,7 @@ import (
 	"github.com/hartonomous/hartd/internal/store"
 	"github.com/hartonomous/hartd/internal/store/dsn"
 	"github.com/hartonomous/hartd/internal/store/open"
+	"github.com/hartonomous/hartd/internal/tlsx"
 )
 
 type serveConfig struct {
@@ -43,6 +48,10 @@ type serveConfig struct {
 	configFile      string
 	oodaInterval    time.Duration
 	oodaRecall      float64
+	tlsCert         string
+	tlsKey          string
+	tlsClientCA     string
+	authTTL         time.Duration
 
 	// wrapStore, when set, wraps the store before the engine opens it: a
 	// test's way to slow the load down. Nil in production.
@@ -85,6 +94,10 @@ closes the store.`,
 	f.StringVar(&c.metricsListen, "metrics-listen", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9464 (off when empty)")
 	f.DurationVar(&c.oodaInterval, "ooda-interval", time.Hour, "how often the optimization loop measures each model's recall on its recent queries and retrains drifted indexes (0: off)")
 	f.Float64Var(&c.oodaRecall, "ooda-target-recall", 0.95, "recall@10 below which the optimization loop retrains a model's index")
+	f.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate: serve gRPC over TLS (with --tls-key)")
+	f.StringVar(&c.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	f.StringVar(&c.tlsClientCA, "tls-client-ca", "", "PEM CA: require client certificates it signed (mutual TLS; needs --tls-cert)")
+	f.DurationVar(&c.authTTL, "auth-ttl", auth.DefaultTTL, "how long the server trusts what it read of the API keys and rates; keys created or revoked with hartd keys apply within it")
 	registerConfigFlag(f, &c.configFile)
 	return cmd
 }
@@ -137,16 +150,36 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 			return err
 		}
 	}
+	var tlsCfg *tls.Config
+	if c.tlsCert != "" || c.tlsKey != "" {
+		cfg, err := tlsx.ServerConfig(c.tlsCert, c.tlsKey, c.tlsClientCA)
+		if err != nil {
+			return err
+		}
+		tlsCfg = cfg
+	} else if c.tlsClientCA != "" {
+		return errors.New("--tls-client-ca needs --tls-cert and --tls-key")
+	}
 	lis, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.listen, err)
 	}
-	gs := grpc.NewServer(
+	loopback := isLoopback(lis.Addr())
+	if !loopback && tlsCfg == nil {
+		log.Warn("serving beyond loopback without TLS: API keys and data travel in clear; set --tls-cert and --tls-key", "listen", lis.Addr().String())
+	}
+	var authz server.Auth
+	sopts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(c.maxMessageBytes),
 		grpc.MaxSendMsgSize(c.maxMessageBytes),
-		// Metrics first, to count the code the client gets.
-		grpc.ChainUnaryInterceptor(met.UnaryInterceptor(), server.UnaryInterceptor(log)),
-	)
+		// Metrics first, to count the code the client gets; the log
+		// before authentication, to log refused calls.
+		grpc.ChainUnaryInterceptor(met.UnaryInterceptor(), server.UnaryInterceptor(log), authz.UnaryInterceptor(log)),
+	}
+	if tlsCfg != nil {
+		sopts = append(sopts, grpc.Creds(credentials.NewTLS(tlsCfg)))
+	}
+	gs := grpc.NewServer(sopts...)
 	gate := server.NewGate(&pb.HartonomousService_ServiceDesc)
 	gate.Register(gs)
 	hs := health.NewServer()
@@ -189,6 +222,23 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 			log.Info("store closed", "store", where)
 		}
 	}()
+	hasKeys, err := st.HasAPIKeys(ctx)
+	if err != nil {
+		stop()
+		return loadErr(ctx, err, log)
+	}
+	if !hasKeys && !loopback {
+		stop()
+		return fmt.Errorf("refusing to serve on %s, beyond loopback, without API keys: with no key every caller is the default tenant; create one with hartd keys create --tenant NAME, or listen on 127.0.0.1", lis.Addr())
+	}
+	authz.Set(auth.New(st, c.authTTL, !loopback))
+	if hasKeys {
+		log.Info("authentication on: calls need authorization: Bearer <API key>")
+	} else {
+		log.Info("no API key exists: single-tenant (default), on loopback only; hartd keys create turns authentication on")
+	}
+	biller := billing.NewBiller(st, c.authTTL, log)
+	defer biller.Close() // after the gRPC server stopped, before the store closes
 	est := store.Store(st)
 	if c.wrapStore != nil {
 		est = c.wrapStore(est)
@@ -199,7 +249,7 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 		return loadErr(ctx, err, log)
 	}
 	defer eng.Close() // before the store closes: deferred calls run last-in first-out
-	gate.SetReady(server.New(eng, log))
+	gate.SetReady(server.New(eng, log).WithBilling(biller))
 	met.SetSource(eng)
 	if c.oodaInterval > 0 {
 		loop := ooda.New(eng, ooda.Targets{Recall: c.oodaRecall}, log)
@@ -221,6 +271,12 @@ func serve(ctx context.Context, c serveConfig, log *slog.Logger) error {
 	log.Info("shutting down: finishing calls in flight", "timeout", c.shutdownTimeout)
 	stop()
 	return nil
+}
+
+// isLoopback says whether a listener's address is a loopback one.
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }
 
 // setHealth sets the status of the server ("") and of HartonomousService.

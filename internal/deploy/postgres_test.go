@@ -42,7 +42,7 @@ func TestPostgresDeploy(t *testing.T) {
 	want := map[string]string{
 		PhasePrerequisites: "ok", PhaseDatabase: "changed", PhaseFilestream: "not applicable", PhaseCLR: "not applicable",
 		PhaseMigrations: "changed", PhaseProcedures: "changed", PhaseServiceBroker: "in-process",
-		PhaseVerification: "ok", PhaseReferenceData: "skipped",
+		PhaseVerification: "ok", PhaseReferenceData: "unchanged", // 0002 seeds the Default dedup policy
 	}
 	if got := statuses(out); !equalMaps(got, want) {
 		t.Fatalf("first deploy statuses %v, want %v\n%s", got, want, out)

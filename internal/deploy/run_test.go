@@ -86,7 +86,7 @@ func TestSQLiteLifeCycle(t *testing.T) {
 	want := map[string]string{
 		PhasePrerequisites: "ok", PhaseDatabase: "changed", PhaseFilestream: "not applicable", PhaseCLR: "not applicable",
 		PhaseMigrations: "changed", PhaseProcedures: "not applicable", PhaseServiceBroker: "in-process",
-		PhaseVerification: "ok", PhaseReferenceData: "skipped",
+		PhaseVerification: "ok", PhaseReferenceData: "unchanged", // 0002 seeds the Default dedup policy
 	}
 	if got := statuses(first); !equalMaps(got, want) {
 		t.Fatalf("first deploy statuses %v, want %v\n%s", got, want, first)

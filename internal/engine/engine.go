@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/hartonomous/hartd/internal/search"
 	"github.com/hartonomous/hartd/internal/spatial"
 	"github.com/hartonomous/hartd/internal/store"
+	"github.com/hartonomous/hartd/internal/tenant"
 )
 
 // Options tune an engine; the zero value is the default.
@@ -38,9 +40,23 @@ type Engine struct {
 	// follows it (see the package doc).
 	wmu sync.Mutex
 
-	// mu guards models. A *model, once in the map, is never replaced.
+	// mu guards models, keyed by modelKey (tenant and name). A *model,
+	// once in the map, is never replaced.
 	mu     sync.RWMutex
 	models map[string]*model
+
+	// pol caches the tenants' deduplication policies.
+	pol policies
+}
+
+// modelKey is the key of a tenant's model: its name in the default tenant,
+// else "<tenant id>/<name>" (a model name holds no '/'). The adaptive loop
+// and the metrics name models by it.
+func modelKey(tenantID int64, name string) string {
+	if tenantID == store.DefaultTenant || tenantID == 0 {
+		return name
+	}
+	return strconv.FormatInt(tenantID, 10) + "/" + name
 }
 
 type model struct {
@@ -84,7 +100,7 @@ func OpenOptions(ctx context.Context, st store.Store, opts Options) (*Engine, er
 			return nil, fmt.Errorf("engine: load model %q: %w", rec.Name, err)
 		}
 		e.startIndexer(m)
-		e.models[rec.Name] = m
+		e.models[modelKey(rec.TenantID, rec.Name)] = m
 		log.Info("model loaded", "model", rec.Name, "dimension", rec.Dimension, "metric", rec.Metric.String(),
 			"vectors", m.coll.Len(), "projection", m.coll.Projection() != nil, "took", time.Since(start).Round(time.Millisecond))
 	}
@@ -176,9 +192,23 @@ func (e *Engine) load(ctx context.Context, rec store.Model) (*model, error) {
 	return m, flush()
 }
 
-func (e *Engine) model(name string) (*model, error) {
+// model returns the model of a key (see modelKey).
+func (e *Engine) model(key string) (*model, error) {
 	e.mu.RLock()
-	m := e.models[name]
+	m := e.models[key]
+	e.mu.RUnlock()
+	if m == nil {
+		return nil, fmt.Errorf("%w: %q", ErrModelNotFound, key)
+	}
+	return m, nil
+}
+
+// modelFor returns the caller's model of that name: the caller's tenant
+// comes from ctx. Another tenant's model is not found, as if it did not
+// exist.
+func (e *Engine) modelFor(ctx context.Context, name string) (*model, error) {
+	e.mu.RLock()
+	m := e.models[modelKey(tenant.From(ctx).Tenant, name)]
 	e.mu.RUnlock()
 	if m == nil {
 		return nil, fmt.Errorf("%w: %q", ErrModelNotFound, name)
@@ -188,6 +218,10 @@ func (e *Engine) model(name string) (*model, error) {
 
 // ModelInfo describes a model.
 type ModelInfo struct {
+	// Key names the model across tenants (see modelKey); Name within its
+	// tenant.
+	Key             string
+	TenantID        int64
 	Name            string
 	Dimension       int
 	Metric          embed.Metric
@@ -200,7 +234,7 @@ type ModelInfo struct {
 
 func (m *model) info() ModelInfo {
 	return ModelInfo{
-		Name: m.rec.Name, Dimension: m.rec.Dimension, Metric: m.rec.Metric,
+		Key: modelKey(m.rec.TenantID, m.rec.Name), TenantID: m.rec.TenantID, Name: m.rec.Name, Dimension: m.rec.Dimension, Metric: m.rec.Metric,
 		Count: m.coll.Len(), ProjectionReady: m.coll.Projection() != nil,
 		AnchorSeed: m.rec.AnchorSeed, CreatedAt: m.rec.CreatedAt,
 	}
@@ -226,7 +260,7 @@ func (e *Engine) CreateModel(ctx context.Context, name string, dim int, metric s
 	}
 	e.wmu.Lock()
 	defer e.wmu.Unlock()
-	rec, err := e.st.CreateModel(ctx, store.Model{TenantID: store.DefaultTenant, Name: name, Dimension: dim, Metric: mt, AnchorSeed: seed})
+	rec, err := e.st.CreateModel(ctx, store.Model{TenantID: tenant.From(ctx).Tenant, Name: name, Dimension: dim, Metric: mt, AnchorSeed: seed})
 	if errors.Is(err, store.ErrExists) {
 		return ModelInfo{}, fmt.Errorf("%w: %q", ErrModelExists, name)
 	}
@@ -236,7 +270,7 @@ func (e *Engine) CreateModel(ctx context.Context, name string, dim int, metric s
 	m := &model{rec: rec, coll: search.New(dim, mt)}
 	e.startIndexer(m)
 	e.mu.Lock()
-	e.models[name] = m
+	e.models[modelKey(rec.TenantID, name)] = m
 	e.mu.Unlock()
 	e.log.InfoContext(ctx, "model created", "model", name, "dimension", dim, "metric", mt.String())
 	return m.info(), nil
@@ -254,7 +288,7 @@ func validateModelName(name string) error {
 	return nil
 }
 
-// Models lists the models by name.
+// Models lists every tenant's models by key.
 func (e *Engine) Models() []ModelInfo {
 	e.mu.RLock()
 	out := make([]ModelInfo, 0, len(e.models))
@@ -262,13 +296,26 @@ func (e *Engine) Models() []ModelInfo {
 		out = append(out, m.info())
 	}
 	e.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// TenantModels lists the models of the caller's tenant (from ctx) by name.
+func (e *Engine) TenantModels(ctx context.Context) []ModelInfo {
+	t := tenant.From(ctx).Tenant
+	var out []ModelInfo
+	for _, m := range e.Models() {
+		if m.TenantID == t {
+			out = append(out, m)
+		}
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
-// Model describes one model.
-func (e *Engine) Model(name string) (ModelInfo, error) {
-	m, err := e.model(name)
+// Model describes one of the caller's models.
+func (e *Engine) Model(ctx context.Context, name string) (ModelInfo, error) {
+	m, err := e.modelFor(ctx, name)
 	if err != nil {
 		return ModelInfo{}, fieldErr("model", err)
 	}
@@ -323,9 +370,69 @@ func contentHash(sourceType, text string) []byte {
 }
 
 // Insert validates every item, then writes the batch in one store
-// transaction and returns the new ids, in order, once it has committed.
+// transaction and returns the ids, in order, once it has committed. It
+// deduplicates content but skips the semantic check: it is InsertItems
+// with InsertOptions{SkipSemantic: true}.
 func (e *Engine) Insert(ctx context.Context, modelName string, items []Item) ([]int64, error) {
-	m, err := e.model(modelName)
+	res, err := e.InsertItems(ctx, modelName, items, InsertOptions{SkipSemantic: true})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(res))
+	for i, r := range res {
+		ids[i] = r.ID
+	}
+	return ids, nil
+}
+
+// InsertOptions tune one insert.
+type InsertOptions struct {
+	// SkipSemantic skips the semantic deduplication check.
+	SkipSemantic bool
+	// Usage, when set, is the insert's ledger row, written in the insert's
+	// transaction.
+	Usage *store.UsageRecord
+}
+
+// InsertStatus says what an insert did with an item.
+type InsertStatus = store.InsertStatus
+
+// Statuses of an inserted item.
+const (
+	StatusNew      = store.StatusNew
+	StatusContent  = store.StatusContent
+	StatusSemantic = store.StatusSemantic
+)
+
+// InsertResult is what an insert did with one item.
+type InsertResult = store.ItemResult
+
+// semanticCandidates is the hybrid budget of the semantic check. Until a
+// model's index is built (10,000 live rows) the check's nearest neighbour
+// comes from an exact scan (recall 1, and cheap at that size); once it is,
+// from a hybrid search re-ranking 512 candidates exactly (4 times the
+// default budget; recall@1 near 1), whose cost does not grow with the
+// model. A near-duplicate the hybrid search misses is written as new: the
+// check errs towards keeping data.
+const semanticCandidates = 512
+
+// InsertItems validates every item, then writes the batch in one store
+// transaction, and returns once it has committed what happened to each
+// item, in order. An item whose content (source type and text) the caller's
+// tenant already holds references that atom (StatusContent); else, on a
+// cosine model and unless opts.SkipSemantic, an item with content (text)
+// whose nearest
+// embedding of the model has cosine similarity >= the tenant's active
+// DeduplicationPolicies threshold references that embedding's atom
+// (StatusSemantic). Neither writes a row, and only new rows reach the
+// runtime core. Both are decided inside the transaction, under wmu.
+//
+// Deduplication is of atoms, that is of content, as in the seed: an item
+// without text is a bare vector the caller chose to store, and is always
+// written (a benchmark's or an import's synthetic vectors may lie within
+// any threshold of each other).
+func (e *Engine) InsertItems(ctx context.Context, modelName string, items []Item, opts InsertOptions) ([]InsertResult, error) {
+	m, err := e.modelFor(ctx, modelName)
 	if err != nil {
 		return nil, fieldErr("model", err)
 	}
@@ -355,10 +462,36 @@ func (e *Engine) Insert(ctx context.Context, modelName string, items []Item) ([]
 		news[i] = store.NewItem{Vector: v, Text: it.Text, SourceURI: it.SourceURI, SourceType: it.SourceType,
 			Metadata: meta, ContentHash: contentHash(it.SourceType, it.Text)}
 	}
+	threshold := 0.0
+	if !opts.SkipSemantic && mt == embed.Cosine {
+		if threshold, err = e.semanticThreshold(ctx, m.rec.TenantID); err != nil {
+			return nil, err
+		}
+	}
 
 	e.wmu.Lock()
 	defer e.wmu.Unlock()
-	b := store.Batch{ModelID: m.rec.ID, Items: news, AnchorItems: [3]int{-1, -1, -1}}
+	if threshold > 0 && m.coll.Len() > 0 {
+		for i, v := range vecs {
+			if news[i].ContentHash == nil {
+				continue // no content: nothing to deduplicate (see InsertItems)
+			}
+			var hits []search.Hit
+			if !m.coll.IndexState().Built {
+				hits, _, err = m.coll.Exact(ctx, v, 1, nil)
+			} else {
+				hits, _, err = m.coll.Hybrid(ctx, v, 1, semanticCandidates, nil)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("engine: semantic check of items[%d]: %w", i, err)
+			}
+			if len(hits) > 0 && float64(hits[0].Score) >= threshold {
+				news[i].DuplicateOf = hits[0].ID
+			}
+		}
+	}
+	results := make([]InsertResult, len(items))
+	b := store.Batch{ModelID: m.rec.ID, Items: news, AnchorItems: [3]int{-1, -1, -1}, Usage: opts.Usage, Dedup: true, Results: results}
 	proj := m.coll.Projection()
 	newProj := false
 	if proj == nil {
@@ -379,19 +512,36 @@ func (e *Engine) Insert(ctx context.Context, modelName string, items []Item) ([]
 	if err != nil {
 		return nil, fmt.Errorf("engine: insert into %q: %w", modelName, err)
 	}
-	// Committed. From here on the core must follow.
+	// Committed. From here on the core must follow, with the rows really
+	// written: those whose id is new (above every id the core holds).
+	var newIDs []int64
+	var newVecs [][]float32
+	var newPts []spatial.Point
+	seen := make(map[int64]bool, len(ids))
+	for i, id := range ids {
+		if results[i].Status == StatusSemantic || seen[id] || m.coll.Contains(id) {
+			continue
+		}
+		seen[id] = true
+		newIDs, newVecs = append(newIDs, id), append(newVecs, vecs[i])
+		if pts != nil {
+			newPts = append(newPts, pts[i])
+		}
+	}
 	if newProj {
 		m.coll.SetProjection(proj)
 		m.anchorsAt = time.Now()
-		e.log.InfoContext(ctx, "anchors chosen", "model", modelName, "reprojected", len(b.Reproject), "vectors", m.coll.Len()+len(ids))
+		e.log.InfoContext(ctx, "anchors chosen", "model", modelName, "reprojected", len(b.Reproject), "vectors", m.coll.Len()+len(newIDs))
 	}
-	if err := m.coll.Append(ids, vecs, pts); err != nil {
-		// An invariant is broken; the data is safe in the store and a
-		// restart rebuilds the core from it.
-		e.log.ErrorContext(ctx, "runtime core out of step with the store", "model", modelName, "err", err)
-		return nil, fmt.Errorf("engine: runtime core of %q: %w", modelName, err)
+	if len(newIDs) > 0 {
+		if err := m.coll.Append(newIDs, newVecs, newPts); err != nil {
+			// An invariant is broken; the data is safe in the store and a
+			// restart rebuilds the core from it.
+			e.log.ErrorContext(ctx, "runtime core out of step with the store", "model", modelName, "err", err)
+			return nil, fmt.Errorf("engine: runtime core of %q: %w", modelName, err)
+		}
 	}
-	return ids, nil
+	return results, nil
 }
 
 // chooseAnchorsLocked tries to choose the model's anchors among the rows it

@@ -64,7 +64,7 @@ func TestAnchorsChosenAtThirdDistinctVector(t *testing.T) {
 		t.Fatalf("item %d has a point before the anchors exist", a)
 	}
 	c := insert(0, 0, 1, 0)
-	if info, _ := e.Model("m"); !info.ProjectionReady || info.Count != 4 {
+	if info, _ := e.Model(ctx, "m"); !info.ProjectionReady || info.Count != 4 {
 		t.Fatalf("after the third distinct vector: %+v", info)
 	}
 	for _, id := range []int64{a, b, c} {
@@ -82,7 +82,7 @@ func TestAnchorsChosenAtThirdDistinctVector(t *testing.T) {
 	// The anchors and points survive a restart.
 	e2, closeStore2 := openEngine(t, dir)
 	defer closeStore2()
-	if info, _ := e2.Model("m"); !info.ProjectionReady || info.Count != 4 {
+	if info, _ := e2.Model(ctx, "m"); !info.ProjectionReady || info.Count != 4 {
 		t.Fatalf("after restart: %+v", info)
 	}
 	it, _ := e2.Get(ctx, "m", a)

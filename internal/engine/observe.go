@@ -67,11 +67,13 @@ type Observation struct {
 	Rows       int
 }
 
-// ModelNames returns the models' names.
+// ModelNames returns every tenant's models' keys: the name in the default
+// tenant, "<tenant id>/<name>" in others. Observe, RetrainIndex,
+// IndexBuiltAt and RecordDecision take these keys.
 func (e *Engine) ModelNames() []string {
 	var out []string
 	for _, m := range e.Models() {
-		out = append(out, m.Name)
+		out = append(out, m.Key)
 	}
 	return out
 }

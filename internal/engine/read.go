@@ -92,7 +92,7 @@ type TierStats struct {
 func (e *Engine) Search(ctx context.Context, req SearchRequest) ([]Hit, SearchStats, error) {
 	start := time.Now()
 	st := SearchStats{Mode: req.Mode}
-	m, err := e.model(req.Model)
+	m, err := e.modelFor(ctx, req.Model)
 	if err != nil {
 		return nil, st, fieldErr("model", err)
 	}
@@ -183,7 +183,7 @@ type StoredItem = store.Item
 
 // Get returns one embedding of a model.
 func (e *Engine) Get(ctx context.Context, modelName string, id int64) (StoredItem, error) {
-	m, err := e.model(modelName)
+	m, err := e.modelFor(ctx, modelName)
 	if err != nil {
 		return StoredItem{}, fieldErr("model", err)
 	}
@@ -200,7 +200,7 @@ func (e *Engine) Get(ctx context.Context, modelName string, id int64) (StoredIte
 // Delete removes embeddings of a model, all or none: an unknown id fails the
 // call and deletes nothing.
 func (e *Engine) Delete(ctx context.Context, modelName string, ids []int64) (int, error) {
-	m, err := e.model(modelName)
+	m, err := e.modelFor(ctx, modelName)
 	if err != nil {
 		return 0, fieldErr("model", err)
 	}
@@ -225,8 +225,8 @@ func (e *Engine) Delete(ctx context.Context, modelName string, ids []int64) (int
 }
 
 // Project maps a vector to the model's projected space.
-func (e *Engine) Project(_ context.Context, modelName string, v []float32) (spatial.Point, error) {
-	m, err := e.model(modelName)
+func (e *Engine) Project(ctx context.Context, modelName string, v []float32) (spatial.Point, error) {
+	m, err := e.modelFor(ctx, modelName)
 	if err != nil {
 		return spatial.Point{}, fieldErr("model", err)
 	}

@@ -53,20 +53,38 @@ type Decision struct {
 func (e *Engine) Stats(ctx context.Context, name string) ([]ModelStats, error) {
 	var ms []*model
 	if name != "" {
-		m, err := e.model(name)
+		m, err := e.modelFor(ctx, name)
 		if err != nil {
 			return nil, fieldErr("model", err)
 		}
 		ms = []*model{m}
 	} else {
-		for _, info := range e.Models() {
-			if m, err := e.model(info.Name); err == nil {
+		for _, info := range e.TenantModels(ctx) {
+			if m, err := e.model(info.Key); err == nil {
 				ms = append(ms, m)
 			}
 		}
 	}
 	out := make([]ModelStats, 0, len(ms))
 	for _, m := range ms {
+		s, err := e.modelStats(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// StatsAll returns the state of every tenant's models, by key (for the
+// metrics, which label a model by its key).
+func (e *Engine) StatsAll(ctx context.Context) ([]ModelStats, error) {
+	var out []ModelStats
+	for _, info := range e.Models() {
+		m, err := e.model(info.Key)
+		if err != nil {
+			continue
+		}
 		s, err := e.modelStats(ctx, m)
 		if err != nil {
 			return nil, err

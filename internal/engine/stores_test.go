@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -43,7 +44,7 @@ func TestSameResultsOnEveryStore(t *testing.T) {
 	r := rand.New(rand.NewPCG(40, 40))
 	data := randItems(r, 3000, dim)
 	for i := range data {
-		data[i].Text = "item"
+		data[i].Text = fmt.Sprintf("item %d", i) // distinct: equal content would be deduplicated
 	}
 	queries := randItems(r, 12, dim)
 	results := map[string]map[string][]result{} // store → mode → per query
@@ -76,7 +77,7 @@ func TestSameResultsOnEveryStore(t *testing.T) {
 					}
 					var res result
 					for _, h := range hits {
-						if h.Point == nil || h.Text != "item" {
+						if h.Point == nil || h.Text != fmt.Sprintf("item %d", h.ID-1) {
 							t.Fatalf("%s hit %+v lacks its point or text", mode, h)
 						}
 						res.ids, res.scores = append(res.ids, h.ID), append(res.scores, h.Score)

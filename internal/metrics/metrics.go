@@ -26,7 +26,7 @@ var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .02
 
 // Source gives the per-model state at scrape time; *engine.Engine is one.
 type Source interface {
-	Stats(ctx context.Context, model string) ([]engine.ModelStats, error)
+	StatsAll(ctx context.Context) ([]engine.ModelStats, error)
 }
 
 // Metrics is safe for concurrent use.

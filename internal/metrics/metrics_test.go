@@ -210,7 +210,7 @@ func TestNotReadyAndFailingSource(t *testing.T) {
 
 type failingSource struct{}
 
-func (failingSource) Stats(context.Context, string) ([]engine.ModelStats, error) {
+func (failingSource) StatsAll(context.Context) ([]engine.ModelStats, error) {
 	return nil, errors.New("store unavailable")
 }
 

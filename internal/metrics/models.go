@@ -53,7 +53,7 @@ func (c modelCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
-	stats, err := src.Stats(ctx, "")
+	stats, err := src.StatsAll(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(statsError, err)
 		return
@@ -62,23 +62,23 @@ func (c modelCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, model)
 	}
 	for _, s := range stats {
-		gauge(modelVectors, float64(s.Count), s.Name)
+		gauge(modelVectors, float64(s.Count), s.Key)
 		ready := 0.0
 		if s.ProjectionReady {
 			ready = 1
 		}
-		gauge(modelProjectionReady, ready, s.Name)
+		gauge(modelProjectionReady, ready, s.Key)
 		if s.Anchors != nil {
-			gauge(modelAnchorsChosen, float64(s.Anchors.ChosenAt.UnixNano())/1e9, s.Name)
+			gauge(modelAnchorsChosen, float64(s.Anchors.ChosenAt.UnixNano())/1e9, s.Key)
 		}
-		gauge(indexRows, float64(s.Index.Rows), s.Name)
-		gauge(indexLiveRows, float64(s.Index.LiveRows), s.Name)
-		gauge(indexTombstones, float64(s.Index.Tombstones), s.Name)
-		gauge(indexPartitions, float64(s.Index.Partitions), s.Name)
-		gauge(indexTail, float64(s.Index.Tail), s.Name)
-		gauge(indexBytes, float64(s.Index.Bytes), s.Name)
+		gauge(indexRows, float64(s.Index.Rows), s.Key)
+		gauge(indexLiveRows, float64(s.Index.LiveRows), s.Key)
+		gauge(indexTombstones, float64(s.Index.Tombstones), s.Key)
+		gauge(indexPartitions, float64(s.Index.Partitions), s.Key)
+		gauge(indexTail, float64(s.Index.Tail), s.Key)
+		gauge(indexBytes, float64(s.Index.Bytes), s.Key)
 		if s.Index.Built {
-			gauge(indexBuilt, float64(s.Index.BuiltAt.UnixNano())/1e9, s.Name)
+			gauge(indexBuilt, float64(s.Index.BuiltAt.UnixNano())/1e9, s.Key)
 		}
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	pb "github.com/hartonomous/hartd/api/proto/hartonomous/v1"
+	"github.com/hartonomous/hartd/internal/auth"
+	"github.com/hartonomous/hartd/internal/billing"
 	"github.com/hartonomous/hartd/internal/engine"
 	"github.com/hartonomous/hartd/internal/store/sqlite"
 )
@@ -62,6 +64,7 @@ type harness struct {
 	health healthpb.HealthClient
 	conn   *grpc.ClientConn
 	eng    *engine.Engine
+	st     *sqlite.Store
 	logs   *syncBuffer
 }
 
@@ -99,16 +102,19 @@ func newHarnessWith(t *testing.T, cfg harnessConfig) *harness {
 	}
 
 	lis := bufconn.Listen(1 << 20)
+	var authz Auth
+	authz.Set(auth.New(st, time.Millisecond, false))
+	biller := billing.NewBiller(st, time.Millisecond, log)
 	gs := grpc.NewServer(
 		grpc.MaxRecvMsgSize(cfg.maxMsg),
 		grpc.MaxSendMsgSize(cfg.maxMsg),
-		grpc.ChainUnaryInterceptor(UnaryInterceptor(log)),
+		grpc.ChainUnaryInterceptor(UnaryInterceptor(log), authz.UnaryInterceptor(log)),
 	)
 	svcEng := eng
 	if cfg.nilEngine {
 		svcEng = nil
 	}
-	pb.RegisterHartonomousServiceServer(gs, New(svcEng, log))
+	pb.RegisterHartonomousServiceServer(gs, New(svcEng, log).WithBilling(biller))
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
@@ -145,6 +151,7 @@ func newHarnessWith(t *testing.T, cfg harnessConfig) *harness {
 		if err := <-served; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 			t.Errorf("Serve: %v", err)
 		}
+		biller.Close()
 		eng.Close()
 		if err := st.Close(); err != nil {
 			t.Errorf("closing the store: %v", err)
@@ -155,6 +162,7 @@ func newHarnessWith(t *testing.T, cfg harnessConfig) *harness {
 		health: healthpb.NewHealthClient(conn),
 		conn:   conn,
 		eng:    eng,
+		st:     st,
 		logs:   logs,
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/hartonomous/hartd/api/proto/hartonomous/v1"
+	"github.com/hartonomous/hartd/internal/billing"
 	"github.com/hartonomous/hartd/internal/embed"
 	"github.com/hartonomous/hartd/internal/engine"
 	"github.com/hartonomous/hartd/internal/spatial"
@@ -17,6 +18,8 @@ type Service struct {
 	pb.UnimplementedHartonomousServiceServer
 	eng *engine.Engine
 	log *slog.Logger
+	// bill is nil without billing (WithBilling not called).
+	bill *billing.Biller
 }
 
 // New returns the service for eng.
@@ -25,6 +28,25 @@ func New(eng *engine.Engine, log *slog.Logger) *Service {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{eng: eng, log: log}
+}
+
+// WithBilling makes every call that does work write its ledger row through
+// b, and serves GetUsage and the deduplication policies from b's store.
+func (s *Service) WithBilling(b *billing.Biller) *Service {
+	s.bill = b
+	return s
+}
+
+// charge writes the ledger row of a call that succeeded; the call is
+// acknowledged only once the row has committed.
+func (s *Service) charge(ctx context.Context, method, op string, units float64, distances int64, meta map[string]any) error {
+	if s.bill == nil {
+		return nil
+	}
+	if err := s.bill.Charge(ctx, op, units, distances, meta); err != nil {
+		return toStatus(s.log, method, err)
+	}
+	return nil
 }
 
 func metricToPB(m embed.Metric) pb.Metric {
@@ -67,12 +89,15 @@ func (s *Service) CreateModel(ctx context.Context, req *pb.CreateModelRequest) (
 	if err != nil {
 		return nil, toStatus(s.log, "CreateModel", err)
 	}
+	if err := s.charge(ctx, "CreateModel", billing.OpCreateModel, 1, 0, map[string]any{"model": m.Name}); err != nil {
+		return nil, err
+	}
 	return &pb.CreateModelResponse{Model: modelToPB(m)}, nil
 }
 
 // ListModels implements the RPC.
-func (s *Service) ListModels(context.Context, *pb.ListModelsRequest) (*pb.ListModelsResponse, error) {
-	ms := s.eng.Models()
+func (s *Service) ListModels(ctx context.Context, _ *pb.ListModelsRequest) (*pb.ListModelsResponse, error) {
+	ms := s.eng.TenantModels(ctx)
 	out := &pb.ListModelsResponse{Models: make([]*pb.Model, len(ms))}
 	for i, m := range ms {
 		out.Models[i] = modelToPB(m)
@@ -87,11 +112,26 @@ func (s *Service) Insert(ctx context.Context, req *pb.InsertRequest) (*pb.Insert
 		items[i] = engine.Item{Vector: it.GetVector(), Text: it.GetText(), SourceURI: it.GetSourceUri(),
 			SourceType: it.GetSourceType(), Metadata: it.GetMetadata()}
 	}
-	ids, err := s.eng.Insert(ctx, req.GetModel(), items)
+	opts := engine.InsertOptions{SkipSemantic: req.GetSkipSemanticDedup()}
+	if s.bill != nil && len(items) > 0 {
+		// The insert's row commits in the insert's own transaction.
+		rec, err := s.bill.Record(ctx, billing.OpInsert, float64(len(items)), 0,
+			map[string]any{"model": req.GetModel(), "items": len(items)})
+		if err != nil {
+			return nil, toStatus(s.log, "Insert", err)
+		}
+		opts.Usage = &rec
+	}
+	res, err := s.eng.InsertItems(ctx, req.GetModel(), items, opts)
 	if err != nil {
 		return nil, toStatus(s.log, "Insert", err)
 	}
-	return &pb.InsertResponse{Ids: ids}, nil
+	out := &pb.InsertResponse{Ids: make([]int64, len(res)), Results: make([]*pb.InsertResult, len(res))}
+	for i, r := range res {
+		out.Ids[i] = r.ID
+		out.Results[i] = &pb.InsertResult{Id: r.ID, AtomId: r.AtomID, Status: statusToPB(r.Status), ReferenceCount: r.ReferenceCount}
+	}
+	return out, nil
 }
 
 // Get implements the RPC.
@@ -99,6 +139,9 @@ func (s *Service) Get(ctx context.Context, req *pb.GetRequest) (*pb.GetResponse,
 	it, err := s.eng.Get(ctx, req.GetModel(), req.GetId())
 	if err != nil {
 		return nil, toStatus(s.log, "Get", err)
+	}
+	if err := s.charge(ctx, "Get", billing.OpGet, 1, 0, map[string]any{"model": req.GetModel()}); err != nil {
+		return nil, err
 	}
 	return &pb.GetResponse{Item: &pb.StoredItem{
 		Id: it.ID, AtomId: it.AtomID, Model: req.GetModel(), Vector: it.Vector, Point: pointToPB(it.Point),
@@ -112,6 +155,9 @@ func (s *Service) Delete(ctx context.Context, req *pb.DeleteRequest) (*pb.Delete
 	n, err := s.eng.Delete(ctx, req.GetModel(), req.GetIds())
 	if err != nil {
 		return nil, toStatus(s.log, "Delete", err)
+	}
+	if err := s.charge(ctx, "Delete", billing.OpDelete, float64(n), 0, map[string]any{"model": req.GetModel(), "deleted": n}); err != nil {
+		return nil, err
 	}
 	return &pb.DeleteResponse{Deleted: uint64(n)}, nil
 }
@@ -131,6 +177,10 @@ func (s *Service) Search(ctx context.Context, req *pb.SearchRequest) (*pb.Search
 	hits, st, err := s.eng.Search(ctx, sr)
 	if err != nil {
 		return nil, toStatus(s.log, "Search", err)
+	}
+	if err := s.charge(ctx, "Search", billing.OpSearch, 1, int64(st.Distances),
+		map[string]any{"model": req.GetModel(), "mode": st.Mode.String(), "k": sr.K, "distances": st.Distances}); err != nil {
+		return nil, err
 	}
 	out := &pb.SearchResponse{Hits: make([]*pb.Hit, len(hits)), Stats: &pb.SearchStats{
 		Mode:              modeToPB(st.Mode),
@@ -158,7 +208,22 @@ func (s *Service) Project(ctx context.Context, req *pb.ProjectRequest) (*pb.Proj
 	if err != nil {
 		return nil, toStatus(s.log, "Project", err)
 	}
+	if err := s.charge(ctx, "Project", billing.OpProject, 1, 0, map[string]any{"model": req.GetModel()}); err != nil {
+		return nil, err
+	}
 	return &pb.ProjectResponse{Point: pointToPB(&p)}, nil
+}
+
+func statusToPB(st engine.InsertStatus) pb.InsertStatus {
+	switch st {
+	case engine.StatusNew:
+		return pb.InsertStatus_INSERT_STATUS_NEW
+	case engine.StatusContent:
+		return pb.InsertStatus_INSERT_STATUS_DEDUPLICATED_CONTENT
+	case engine.StatusSemantic:
+		return pb.InsertStatus_INSERT_STATUS_DEDUPLICATED_SEMANTIC
+	}
+	return pb.InsertStatus_INSERT_STATUS_UNSPECIFIED
 }
 
 var modes = map[pb.SearchMode]engine.Mode{

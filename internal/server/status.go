@@ -9,6 +9,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/hartonomous/hartd/internal/auth"
+	"github.com/hartonomous/hartd/internal/billing"
 	"github.com/hartonomous/hartd/internal/engine"
 	"github.com/hartonomous/hartd/internal/store"
 )
@@ -26,7 +28,9 @@ func codeOf(err error) codes.Code {
 		return codes.AlreadyExists
 	case errors.Is(err, engine.ErrNoProjection):
 		return codes.FailedPrecondition
-	case errors.Is(err, store.ErrClosed):
+	case errors.Is(err, auth.ErrMissingKey), errors.Is(err, auth.ErrBadKey), errors.Is(err, auth.ErrNoKeys):
+		return codes.Unauthenticated
+	case errors.Is(err, store.ErrClosed), errors.Is(err, billing.ErrClosed):
 		return codes.Unavailable
 	case errors.Is(err, engine.ErrUnimplemented):
 		return codes.Unimplemented

@@ -60,6 +60,31 @@ type NewItem struct {
 	SourceType  string
 	Metadata    string // a JSON object or ""
 	ContentHash []byte // SHA-256, nil without text
+	// DuplicateOf, when > 0, is an embedding of the model that the engine
+	// found semantically equal: unless the content is a duplicate, nothing
+	// is written and that embedding's atom gains a reference.
+	DuplicateOf int64
+}
+
+// InsertStatus says what Insert did with an item.
+type InsertStatus uint8
+
+// Statuses of an item.
+const (
+	StatusNew      InsertStatus = iota + 1 // a new embedding row
+	StatusContent                          // the tenant's atom of the same content gained a reference
+	StatusSemantic                         // DuplicateOf's atom gained a reference; no row
+)
+
+// ItemResult is what Insert did with one item.
+type ItemResult struct {
+	// ID is the embedding: the new one, or the existing one duplicated. A
+	// result of StatusContent is a new row only when ID is among the new
+	// ids (the content was held by another model).
+	ID             int64
+	AtomID         int64
+	Status         InsertStatus
+	ReferenceCount int64
 }
 
 // PointUpdate sets the projected point of a stored embedding.
@@ -81,6 +106,15 @@ type Batch struct {
 	// id the store records in place of Anchors.EmbeddingIDs[k]; -1 says the
 	// anchor is an embedding stored before.
 	AnchorItems [3]int
+	// Usage, when set, is the insert's BillingUsageLedger row, written in
+	// the same transaction.
+	Usage *UsageRecord
+	// Dedup turns on deduplication: an item whose content hash the model's
+	// tenant already holds references that atom (see ItemResult), decided
+	// inside the transaction. TenantID is the model's tenant.
+	Dedup bool
+	// Results, when it has len(Items), is filled with each item's result.
+	Results []ItemResult
 }
 
 // Item is a stored embedding with its atom's content.
@@ -127,8 +161,9 @@ type Store interface {
 	Models(ctx context.Context) ([]Model, error)
 	// Anchors returns a model's anchors, or nil when none were chosen.
 	Anchors(ctx context.Context, modelID int64) (*Anchors, error)
-	// Insert commits a batch in one transaction and returns the new
-	// embeddings' ids in the order of b.Items. Ids ascend in commit order
+	// Insert commits a batch in one transaction and returns the
+	// embeddings' ids in the order of b.Items (with b.Dedup, a duplicate's
+	// is the embedding it duplicates). Ids ascend in commit order
 	// and are never reused, not even after the newest row is deleted: the
 	// runtime core appends rows in id order.
 	Insert(ctx context.Context, b Batch) ([]int64, error)
@@ -144,4 +179,6 @@ type Store interface {
 	Scan(ctx context.Context, modelID int64, fn func(Row) error) error
 	// Close releases the store; calls after Close return ErrClosed.
 	Close() error
+
+	Accounts
 }

@@ -16,6 +16,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,6 +33,7 @@ import (
 
 	"github.com/hartonomous/hartd/internal/migrate"
 	"github.com/hartonomous/hartd/internal/store"
+	"github.com/hartonomous/hartd/internal/store/accountsql"
 	"github.com/hartonomous/hartd/internal/store/dsn"
 	hartsql "github.com/hartonomous/hartd/sql"
 )
@@ -78,6 +80,25 @@ type Store struct {
 	where         string // "host:port, database d" for messages
 	copyThreshold int
 	closed        atomic.Bool
+	// db is database/sql over pool, for Accounts.
+	db *sql.DB
+	accountsql.Accounts
+}
+
+// Dialect is PostgreSQL's accountsql dialect.
+var Dialect = accountsql.Dialect{
+	Name:      "postgres",
+	Ph:        func(n int) string { return "$" + strconv.Itoa(n) },
+	Time:      func(t time.Time) any { return t.UTC() },
+	ParseTime: accountsql.ParseAnyTime,
+	Day:       func(col string) string { return "to_char(" + col + " AT TIME ZONE 'UTC', 'YYYY-MM-DD')" },
+	True:      "true",
+	False:     "false",
+	Returning: func(table, cols, vals, idCol string) string {
+		return "INSERT INTO " + table + " " + cols + " VALUES " + vals + " RETURNING " + idCol
+	},
+	IsUnique:  func(err error) bool { return isCode(err, "23505") },
+	MaxParams: 60_000,
 }
 
 var (
@@ -119,6 +140,8 @@ func Open(ctx context.Context, dsnStr string, opts Options) (*Store, error) {
 		return nil, masked(dsnStr, fmt.Errorf("postgres: %s: %w", describe(cfg.ConnConfig), err))
 	}
 	s := &Store{pool: pool, where: describe(cfg.ConnConfig), copyThreshold: opts.CopyThreshold}
+	s.db = stdlib.OpenDBFromPool(pool)
+	s.Accounts = accountsql.Accounts{W: s.db, R: s.db, D: Dialect}
 	if err := s.open(ctx, cfg.ConnConfig, log); err != nil {
 		pool.Close()
 		return nil, masked(dsnStr, err)
@@ -259,6 +282,7 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	_ = s.db.Close()
 	s.pool.Close()
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/hartonomous/hartd/internal/embed"
 	"github.com/hartonomous/hartd/internal/spatial"
 	"github.com/hartonomous/hartd/internal/store"
+	"github.com/hartonomous/hartd/internal/store/accountsql"
 )
 
 // CreateModel implements store.Store.
@@ -73,9 +74,18 @@ func (s *Store) Insert(ctx context.Context, b store.Batch) (ids []int64, err err
 			return nil, err
 		}
 	}
-	if s.copyThreshold < 0 || len(b.Items) > s.copyThreshold {
+	var dd *accountsql.Dedup
+	if b.Dedup {
+		dd = &accountsql.Dedup{D: Dialect}
+		if b, err = dd.Before(ctx, pgTx{tx}, tenant, b); err != nil {
+			return nil, fmt.Errorf("postgres: insert: %w", err)
+		}
+	}
+	switch {
+	case len(b.Items) == 0:
+	case s.copyThreshold < 0 || len(b.Items) > s.copyThreshold:
 		ids, err = copyItems(ctx, tx, tenant, b)
-	} else {
+	default:
 		ids, err = insertItems(ctx, tx, tenant, b)
 	}
 	if err != nil {
@@ -96,6 +106,16 @@ VALUES ($1, $2, $3, $4)`, b.ModelID, k+1, eid, embed.EncodeVector(a.Vectors[k]))
 		}
 		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 			return nil, fmt.Errorf("postgres: insert anchors: %w", err)
+		}
+	}
+	if dd != nil {
+		if ids, err = dd.After(ctx, pgTx{tx}, ids); err != nil {
+			return nil, fmt.Errorf("postgres: insert: %w", err)
+		}
+	}
+	if b.Usage != nil {
+		if _, err := tx.Exec(ctx, Dialect.UsageInsert(), Dialect.UsageArgs(*b.Usage)...); err != nil {
+			return nil, fmt.Errorf("postgres: insert: ledger: %w", err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -304,4 +324,26 @@ AND NOT EXISTS (SELECT 1 FROM "AtomEmbeddings" AS e WHERE e."AtomId" = a."AtomId
 		return 0, fmt.Errorf("postgres: delete: commit: %w", err)
 	}
 	return len(uniq), nil
+}
+
+// pgTx adapts a pgx transaction to accountsql.Tx.
+type pgTx struct{ tx pgx.Tx }
+
+func (t pgTx) Exec(ctx context.Context, q string, args ...any) error {
+	_, err := t.tx.Exec(ctx, q, args...)
+	return err
+}
+
+func (t pgTx) Query(ctx context.Context, q string, args []any, row func(scan func(dest ...any) error) error) error {
+	rows, err := t.tx.Query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/hartonomous/hartd/internal/migrate"
 	"github.com/hartonomous/hartd/internal/spatial"
 	"github.com/hartonomous/hartd/internal/store"
+	"github.com/hartonomous/hartd/internal/store/accountsql"
 	hartsql "github.com/hartonomous/hartd/sql"
 )
 
@@ -64,6 +65,8 @@ type Store struct {
 	// number of ids (up to maxCachedItems): parsing the query cost more
 	// than running it, and a search fetches the same k ids every time.
 	itemsStmts sync.Map // int → *sql.Stmt
+	// Accounts holds tenants, keys, the ledger and dedup policies.
+	accountsql.Accounts
 }
 
 const maxCachedItems = 128
@@ -138,6 +141,7 @@ func OpenFile(ctx context.Context, path string, opts Options) (*Store, error) {
 	r.SetMaxOpenConns(opts.ReadConns)
 	r.SetMaxIdleConns(opts.ReadConns)
 	s.r = r
+	s.Accounts = accountsql.Accounts{W: w, R: r, D: Dialect}
 	return s, nil
 }
 
@@ -151,6 +155,21 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("sqlite: %s: %w", s.path, err)
 	}
 	return nil
+}
+
+// Dialect is SQLite's accountsql dialect.
+var Dialect = accountsql.Dialect{
+	Name:      "sqlite",
+	Time:      accountsql.SQLiteTime,
+	ParseTime: accountsql.ParseAnyTime,
+	Day:       func(col string) string { return "substr(" + col + ", 1, 10)" },
+	True:      "1",
+	False:     "0",
+	Returning: func(table, cols, vals, idCol string) string {
+		return "INSERT INTO " + table + " " + cols + " VALUES " + vals + " RETURNING " + idCol
+	},
+	IsUnique:  isUnique,
+	MaxParams: 32_000,
 }
 
 // Path returns the database file.
@@ -320,6 +339,13 @@ func (s *Store) Insert(ctx context.Context, b store.Batch) (ids []int64, err err
 		}
 		return nil, fmt.Errorf("sqlite: insert: %w", err)
 	}
+	var dd *accountsql.Dedup
+	if b.Dedup {
+		dd = &accountsql.Dedup{D: Dialect}
+		if b, err = dd.Before(ctx, accountsql.SQLTx{Tx: tx}, tenant, b); err != nil {
+			return nil, fmt.Errorf("sqlite: insert: %w", err)
+		}
+	}
 	n := len(b.Items)
 	atomIDs, err := multiInsert(ctx, tx, `INSERT INTO Atoms (TenantId, ContentHash, Content, SourceUri, SourceType, Metadata, CreatedAt)`,
 		7, n, func(i int, a []any) []any {
@@ -330,7 +356,10 @@ func (s *Store) Insert(ctx context.Context, b store.Batch) (ids []int64, err err
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: insert atoms: %w", err)
 	}
-	vecs := make([]byte, 0, 4*n*len(b.Items[0].Vector))
+	var vecs []byte
+	if n > 0 {
+		vecs = make([]byte, 0, 4*n*len(b.Items[0].Vector))
+	}
 	ids, err = multiInsert(ctx, tx, `INSERT INTO AtomEmbeddings
 (AtomId, ModelId, Dimension, EmbeddingVector, SpatialGeometry, SpatialX, SpatialY, SpatialZ, CreatedAt)`,
 		9, n, func(i int, a []any) []any {
@@ -372,6 +401,16 @@ func (s *Store) Insert(ctx context.Context, b store.Batch) (ids []int64, err err
 VALUES (?, ?, ?, ?, ?)`, b.ModelID, k+1, eid, embed.EncodeVector(a.Vectors[k]), at); err != nil {
 				return nil, fmt.Errorf("sqlite: insert anchors: %w", err)
 			}
+		}
+	}
+	if dd != nil {
+		if ids, err = dd.After(ctx, accountsql.SQLTx{Tx: tx}, ids); err != nil {
+			return nil, fmt.Errorf("sqlite: insert: %w", err)
+		}
+	}
+	if b.Usage != nil {
+		if _, err := tx.ExecContext(ctx, Dialect.UsageInsert(), Dialect.UsageArgs(*b.Usage)...); err != nil {
+			return nil, fmt.Errorf("sqlite: insert: ledger: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {

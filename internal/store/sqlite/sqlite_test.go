@@ -42,7 +42,7 @@ func TestOpenIsIdempotentAndInWAL(t *testing.T) {
 			t.Fatalf("journal_mode = %q, %v", mode, err)
 		}
 		var n int
-		if err := s.r.QueryRow(`SELECT count(*) FROM HartdSchemaHistory`).Scan(&n); err != nil || n != 1 {
+		if err := s.r.QueryRow(`SELECT count(*) FROM HartdSchemaHistory`).Scan(&n); err != nil || n != 2 { // 0001 and 0002
 			t.Fatalf("history rows = %d, %v", n, err)
 		}
 		if err := s.Close(); err != nil {

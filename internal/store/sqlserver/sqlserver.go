@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,7 @@ import (
 
 	"github.com/hartonomous/hartd/internal/migrate"
 	"github.com/hartonomous/hartd/internal/store"
+	"github.com/hartonomous/hartd/internal/store/accountsql"
 	"github.com/hartonomous/hartd/internal/store/dsn"
 	hartsql "github.com/hartonomous/hartd/sql"
 )
@@ -58,6 +60,22 @@ type Options struct {
 type Store struct {
 	db     *sql.DB
 	closed atomic.Bool
+	accountsql.Accounts
+}
+
+// Dialect is SQL Server's accountsql dialect.
+var Dialect = accountsql.Dialect{
+	Name:      "sqlserver",
+	Ph:        func(n int) string { return "@p" + strconv.Itoa(n) },
+	Time:      func(t time.Time) any { return t.UTC() },
+	ParseTime: accountsql.ParseAnyTime,
+	Day:       func(col string) string { return "CONVERT(char(10), " + col + ", 23)" },
+	True:      "1",
+	False:     "0",
+	Returning: func(table, cols, vals, idCol string) string {
+		return "INSERT INTO " + table + " " + cols + " OUTPUT INSERTED." + idCol + " VALUES " + vals
+	},
+	IsUnique: isUnique,
 }
 
 var (
@@ -86,6 +104,7 @@ func Open(ctx context.Context, dsnStr string, opts Options) (*Store, error) {
 		db.SetMaxOpenConns(max(opts.MaxConns, 2))
 	}
 	s := &Store{db: db}
+	s.Accounts = accountsql.Accounts{W: db, R: db, D: Dialect}
 	if err := s.open(ctx, log); err != nil {
 		db.Close()
 		return nil, masked(dsnStr, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/hartonomous/hartd/internal/embed"
 	"github.com/hartonomous/hartd/internal/spatial"
 	"github.com/hartonomous/hartd/internal/store"
+	"github.com/hartonomous/hartd/internal/store/accountsql"
 )
 
 // CreateModel implements store.Store.
@@ -116,6 +117,13 @@ func (s *Store) Insert(ctx context.Context, b store.Batch) (ids []int64, err err
 			return nil, err
 		}
 	}
+	var dd *accountsql.Dedup
+	if b.Dedup {
+		dd = &accountsql.Dedup{D: Dialect}
+		if b, err = dd.Before(ctx, accountsql.SQLTx{Tx: tx}, tenant, b); err != nil {
+			return nil, fmt.Errorf("sqlserver: insert: %w", err)
+		}
+	}
 	ids = make([]int64, len(b.Items))
 	if n := len(b.Items); n > 0 {
 		var atom0, emb0 int64
@@ -150,6 +158,16 @@ func (s *Store) Insert(ctx context.Context, b store.Batch) (ids []int64, err err
 VALUES (@p1, @p2, @p3, @p4, SYSUTCDATETIME())`, b.ModelID, k+1, eid, embed.EncodeVector(a.Vectors[k])); err != nil {
 				return nil, fmt.Errorf("sqlserver: insert anchors: %w", err)
 			}
+		}
+	}
+	if dd != nil {
+		if ids, err = dd.After(ctx, accountsql.SQLTx{Tx: tx}, ids); err != nil {
+			return nil, fmt.Errorf("sqlserver: insert: %w", err)
+		}
+	}
+	if b.Usage != nil {
+		if _, err := tx.ExecContext(ctx, Dialect.UsageInsert(), Dialect.UsageArgs(*b.Usage)...); err != nil {
+			return nil, fmt.Errorf("sqlserver: insert: ledger: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -33,6 +33,10 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteAllOrNothing", testDelete},
 		{"InsertIsAtomic", testInsertAtomic},
 		{"ConcurrentReadsAndWrites", testConcurrent},
+		{"TenantsAndKeys", testTenantsAndKeys},
+		{"Ledger", testLedger},
+		{"DedupPolicies", testDedupPolicies},
+		{"Dedup", testDedup},
 		{"Closed", testClosed},
 	}
 	for _, tc := range tests {

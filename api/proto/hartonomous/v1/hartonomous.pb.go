@@ -77,6 +77,65 @@ func (Metric) EnumDescriptor() ([]byte, []int) {
 	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{0}
 }
 
+// InsertStatus says what an insert did with an item.
+type InsertStatus int32
+
+const (
+	InsertStatus_INSERT_STATUS_UNSPECIFIED InsertStatus = 0
+	// A new embedding (and atom) was written.
+	InsertStatus_INSERT_STATUS_NEW InsertStatus = 1
+	// The tenant already held this content (same source type and text): the
+	// existing atom's reference count went up by one.
+	InsertStatus_INSERT_STATUS_DEDUPLICATED_CONTENT InsertStatus = 2
+	// The model's nearest embedding had a cosine similarity at or above the
+	// active policy's threshold: that embedding's atom's reference count went
+	// up by one and no row was written.
+	InsertStatus_INSERT_STATUS_DEDUPLICATED_SEMANTIC InsertStatus = 3
+)
+
+// Enum value maps for InsertStatus.
+var (
+	InsertStatus_name = map[int32]string{
+		0: "INSERT_STATUS_UNSPECIFIED",
+		1: "INSERT_STATUS_NEW",
+		2: "INSERT_STATUS_DEDUPLICATED_CONTENT",
+		3: "INSERT_STATUS_DEDUPLICATED_SEMANTIC",
+	}
+	InsertStatus_value = map[string]int32{
+		"INSERT_STATUS_UNSPECIFIED":           0,
+		"INSERT_STATUS_NEW":                   1,
+		"INSERT_STATUS_DEDUPLICATED_CONTENT":  2,
+		"INSERT_STATUS_DEDUPLICATED_SEMANTIC": 3,
+	}
+)
+
+func (x InsertStatus) Enum() *InsertStatus {
+	p := new(InsertStatus)
+	*p = x
+	return p
+}
+
+func (x InsertStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (InsertStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_hartonomous_v1_hartonomous_proto_enumTypes[1].Descriptor()
+}
+
+func (InsertStatus) Type() protoreflect.EnumType {
+	return &file_hartonomous_v1_hartonomous_proto_enumTypes[1]
+}
+
+func (x InsertStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use InsertStatus.Descriptor instead.
+func (InsertStatus) EnumDescriptor() ([]byte, []int) {
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{1}
+}
+
 // SearchMode selects how candidates are found.
 type SearchMode int32
 
@@ -126,11 +185,11 @@ func (x SearchMode) String() string {
 }
 
 func (SearchMode) Descriptor() protoreflect.EnumDescriptor {
-	return file_hartonomous_v1_hartonomous_proto_enumTypes[1].Descriptor()
+	return file_hartonomous_v1_hartonomous_proto_enumTypes[2].Descriptor()
 }
 
 func (SearchMode) Type() protoreflect.EnumType {
-	return &file_hartonomous_v1_hartonomous_proto_enumTypes[1]
+	return &file_hartonomous_v1_hartonomous_proto_enumTypes[2]
 }
 
 func (x SearchMode) Number() protoreflect.EnumNumber {
@@ -139,7 +198,59 @@ func (x SearchMode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SearchMode.Descriptor instead.
 func (SearchMode) EnumDescriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{1}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{2}
+}
+
+// UsageGroupBy is how GetUsage groups the ledger.
+type UsageGroupBy int32
+
+const (
+	// USAGE_GROUP_BY_UNSPECIFIED means USAGE_GROUP_BY_OPERATION.
+	UsageGroupBy_USAGE_GROUP_BY_UNSPECIFIED UsageGroupBy = 0
+	UsageGroupBy_USAGE_GROUP_BY_OPERATION   UsageGroupBy = 1
+	// By UTC day, 2006-01-02.
+	UsageGroupBy_USAGE_GROUP_BY_DAY UsageGroupBy = 2
+)
+
+// Enum value maps for UsageGroupBy.
+var (
+	UsageGroupBy_name = map[int32]string{
+		0: "USAGE_GROUP_BY_UNSPECIFIED",
+		1: "USAGE_GROUP_BY_OPERATION",
+		2: "USAGE_GROUP_BY_DAY",
+	}
+	UsageGroupBy_value = map[string]int32{
+		"USAGE_GROUP_BY_UNSPECIFIED": 0,
+		"USAGE_GROUP_BY_OPERATION":   1,
+		"USAGE_GROUP_BY_DAY":         2,
+	}
+)
+
+func (x UsageGroupBy) Enum() *UsageGroupBy {
+	p := new(UsageGroupBy)
+	*p = x
+	return p
+}
+
+func (x UsageGroupBy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (UsageGroupBy) Descriptor() protoreflect.EnumDescriptor {
+	return file_hartonomous_v1_hartonomous_proto_enumTypes[3].Descriptor()
+}
+
+func (UsageGroupBy) Type() protoreflect.EnumType {
+	return &file_hartonomous_v1_hartonomous_proto_enumTypes[3]
+}
+
+func (x UsageGroupBy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use UsageGroupBy.Descriptor instead.
+func (UsageGroupBy) EnumDescriptor() ([]byte, []int) {
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{3}
 }
 
 // Model is a registered embedding model.
@@ -581,9 +692,12 @@ type InsertRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Model string                 `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
 	// 1 to 10,000 items.
-	Items         []*Item `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Items []*Item `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// Skip the semantic deduplication check (content deduplication always
+	// applies to items with text).
+	SkipSemanticDedup bool `protobuf:"varint,3,opt,name=skip_semantic_dedup,json=skipSemanticDedup,proto3" json:"skip_semantic_dedup,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *InsertRequest) Reset() {
@@ -630,17 +744,98 @@ func (x *InsertRequest) GetItems() []*Item {
 	return nil
 }
 
+func (x *InsertRequest) GetSkipSemanticDedup() bool {
+	if x != nil {
+		return x.SkipSemanticDedup
+	}
+	return false
+}
+
+// InsertResult is what happened to one item.
+type InsertResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The embedding: the new one, or the existing one it duplicates.
+	Id     int64        `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	AtomId int64        `protobuf:"varint,2,opt,name=atom_id,json=atomId,proto3" json:"atom_id,omitempty"`
+	Status InsertStatus `protobuf:"varint,3,opt,name=status,proto3,enum=hartonomous.v1.InsertStatus" json:"status,omitempty"`
+	// The atom's reference count after this insert.
+	ReferenceCount int64 `protobuf:"varint,4,opt,name=reference_count,json=referenceCount,proto3" json:"reference_count,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *InsertResult) Reset() {
+	*x = InsertResult{}
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InsertResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InsertResult) ProtoMessage() {}
+
+func (x *InsertResult) ProtoReflect() protoreflect.Message {
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InsertResult.ProtoReflect.Descriptor instead.
+func (*InsertResult) Descriptor() ([]byte, []int) {
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *InsertResult) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *InsertResult) GetAtomId() int64 {
+	if x != nil {
+		return x.AtomId
+	}
+	return 0
+}
+
+func (x *InsertResult) GetStatus() InsertStatus {
+	if x != nil {
+		return x.Status
+	}
+	return InsertStatus_INSERT_STATUS_UNSPECIFIED
+}
+
+func (x *InsertResult) GetReferenceCount() int64 {
+	if x != nil {
+		return x.ReferenceCount
+	}
+	return 0
+}
+
 type InsertResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The ids of the written embeddings, in the order of the request's items.
-	Ids           []int64 `protobuf:"varint,1,rep,packed,name=ids,proto3" json:"ids,omitempty"`
+	// The ids of the embeddings, in the order of the request's items: for a
+	// deduplicated item, the embedding it duplicates.
+	Ids []int64 `protobuf:"varint,1,rep,packed,name=ids,proto3" json:"ids,omitempty"`
+	// One result per item, in the order of the request's items.
+	Results       []*InsertResult `protobuf:"bytes,2,rep,name=results,proto3" json:"results,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InsertResponse) Reset() {
 	*x = InsertResponse{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[8]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -652,7 +847,7 @@ func (x *InsertResponse) String() string {
 func (*InsertResponse) ProtoMessage() {}
 
 func (x *InsertResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[8]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -665,12 +860,19 @@ func (x *InsertResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InsertResponse.ProtoReflect.Descriptor instead.
 func (*InsertResponse) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{8}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *InsertResponse) GetIds() []int64 {
 	if x != nil {
 		return x.Ids
+	}
+	return nil
+}
+
+func (x *InsertResponse) GetResults() []*InsertResult {
+	if x != nil {
+		return x.Results
 	}
 	return nil
 }
@@ -695,7 +897,7 @@ type StoredItem struct {
 
 func (x *StoredItem) Reset() {
 	*x = StoredItem{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[9]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +909,7 @@ func (x *StoredItem) String() string {
 func (*StoredItem) ProtoMessage() {}
 
 func (x *StoredItem) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[9]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +922,7 @@ func (x *StoredItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoredItem.ProtoReflect.Descriptor instead.
 func (*StoredItem) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{9}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StoredItem) GetId() int64 {
@@ -803,7 +1005,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[10]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -815,7 +1017,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[10]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -828,7 +1030,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{10}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetRequest) GetModel() string {
@@ -854,7 +1056,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[11]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -866,7 +1068,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[11]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -879,7 +1081,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{11}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetResponse) GetItem() *StoredItem {
@@ -900,7 +1102,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[12]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -912,7 +1114,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[12]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -925,7 +1127,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{12}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeleteRequest) GetModel() string {
@@ -951,7 +1153,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[13]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -963,7 +1165,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[13]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -976,7 +1178,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{13}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteResponse) GetDeleted() uint64 {
@@ -997,7 +1199,7 @@ type Box struct {
 
 func (x *Box) Reset() {
 	*x = Box{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[14]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1009,7 +1211,7 @@ func (x *Box) String() string {
 func (*Box) ProtoMessage() {}
 
 func (x *Box) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[14]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1022,7 +1224,7 @@ func (x *Box) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Box.ProtoReflect.Descriptor instead.
 func (*Box) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{14}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Box) GetMin() *Point {
@@ -1050,7 +1252,7 @@ type Sphere struct {
 
 func (x *Sphere) Reset() {
 	*x = Sphere{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[15]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1062,7 +1264,7 @@ func (x *Sphere) String() string {
 func (*Sphere) ProtoMessage() {}
 
 func (x *Sphere) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[15]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1075,7 +1277,7 @@ func (x *Sphere) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sphere.ProtoReflect.Descriptor instead.
 func (*Sphere) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{15}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Sphere) GetCenter() *Point {
@@ -1117,7 +1319,7 @@ type SearchRequest struct {
 
 func (x *SearchRequest) Reset() {
 	*x = SearchRequest{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[16]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1129,7 +1331,7 @@ func (x *SearchRequest) String() string {
 func (*SearchRequest) ProtoMessage() {}
 
 func (x *SearchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[16]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1142,7 +1344,7 @@ func (x *SearchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchRequest.ProtoReflect.Descriptor instead.
 func (*SearchRequest) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{16}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SearchRequest) GetModel() string {
@@ -1238,7 +1440,7 @@ type Hit struct {
 
 func (x *Hit) Reset() {
 	*x = Hit{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[17]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1250,7 +1452,7 @@ func (x *Hit) String() string {
 func (*Hit) ProtoMessage() {}
 
 func (x *Hit) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[17]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1263,7 +1465,7 @@ func (x *Hit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hit.ProtoReflect.Descriptor instead.
 func (*Hit) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{17}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Hit) GetId() int64 {
@@ -1346,7 +1548,7 @@ type SearchStats struct {
 
 func (x *SearchStats) Reset() {
 	*x = SearchStats{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[18]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1358,7 +1560,7 @@ func (x *SearchStats) String() string {
 func (*SearchStats) ProtoMessage() {}
 
 func (x *SearchStats) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[18]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1371,7 +1573,7 @@ func (x *SearchStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchStats.ProtoReflect.Descriptor instead.
 func (*SearchStats) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{18}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SearchStats) GetMode() SearchMode {
@@ -1447,7 +1649,7 @@ type TierStats struct {
 
 func (x *TierStats) Reset() {
 	*x = TierStats{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[19]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1459,7 +1661,7 @@ func (x *TierStats) String() string {
 func (*TierStats) ProtoMessage() {}
 
 func (x *TierStats) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[19]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1472,7 +1674,7 @@ func (x *TierStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TierStats.ProtoReflect.Descriptor instead.
 func (*TierStats) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{19}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TierStats) GetName() string {
@@ -1513,7 +1715,7 @@ type SearchResponse struct {
 
 func (x *SearchResponse) Reset() {
 	*x = SearchResponse{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[20]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1525,7 +1727,7 @@ func (x *SearchResponse) String() string {
 func (*SearchResponse) ProtoMessage() {}
 
 func (x *SearchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[20]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1538,7 +1740,7 @@ func (x *SearchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResponse.ProtoReflect.Descriptor instead.
 func (*SearchResponse) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{20}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SearchResponse) GetHits() []*Hit {
@@ -1565,7 +1767,7 @@ type ProjectRequest struct {
 
 func (x *ProjectRequest) Reset() {
 	*x = ProjectRequest{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[21]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1577,7 +1779,7 @@ func (x *ProjectRequest) String() string {
 func (*ProjectRequest) ProtoMessage() {}
 
 func (x *ProjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[21]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1590,7 +1792,7 @@ func (x *ProjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectRequest.ProtoReflect.Descriptor instead.
 func (*ProjectRequest) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{21}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ProjectRequest) GetModel() string {
@@ -1616,7 +1818,7 @@ type ProjectResponse struct {
 
 func (x *ProjectResponse) Reset() {
 	*x = ProjectResponse{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[22]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1628,7 +1830,7 @@ func (x *ProjectResponse) String() string {
 func (*ProjectResponse) ProtoMessage() {}
 
 func (x *ProjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[22]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1641,7 +1843,7 @@ func (x *ProjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProjectResponse.ProtoReflect.Descriptor instead.
 func (*ProjectResponse) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{22}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ProjectResponse) GetPoint() *Point {
@@ -1661,7 +1863,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[23]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1673,7 +1875,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[23]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1686,7 +1888,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{23}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StatsRequest) GetModel() string {
@@ -1706,7 +1908,7 @@ type StatsResponse struct {
 
 func (x *StatsResponse) Reset() {
 	*x = StatsResponse{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[24]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1718,7 +1920,7 @@ func (x *StatsResponse) String() string {
 func (*StatsResponse) ProtoMessage() {}
 
 func (x *StatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[24]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1731,7 +1933,7 @@ func (x *StatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsResponse.ProtoReflect.Descriptor instead.
 func (*StatsResponse) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{24}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StatsResponse) GetModels() []*ModelStats {
@@ -1768,7 +1970,7 @@ type ModelStats struct {
 
 func (x *ModelStats) Reset() {
 	*x = ModelStats{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[25]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1780,7 +1982,7 @@ func (x *ModelStats) String() string {
 func (*ModelStats) ProtoMessage() {}
 
 func (x *ModelStats) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[25]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1793,7 +1995,7 @@ func (x *ModelStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelStats.ProtoReflect.Descriptor instead.
 func (*ModelStats) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{25}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ModelStats) GetName() string {
@@ -1872,7 +2074,7 @@ type AnchorInfo struct {
 
 func (x *AnchorInfo) Reset() {
 	*x = AnchorInfo{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[26]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1884,7 +2086,7 @@ func (x *AnchorInfo) String() string {
 func (*AnchorInfo) ProtoMessage() {}
 
 func (x *AnchorInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[26]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1897,7 +2099,7 @@ func (x *AnchorInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnchorInfo.ProtoReflect.Descriptor instead.
 func (*AnchorInfo) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{26}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AnchorInfo) GetEmbeddingIds() []int64 {
@@ -1945,7 +2147,7 @@ type IndexState struct {
 
 func (x *IndexState) Reset() {
 	*x = IndexState{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[27]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1957,7 +2159,7 @@ func (x *IndexState) String() string {
 func (*IndexState) ProtoMessage() {}
 
 func (x *IndexState) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[27]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1970,7 +2172,7 @@ func (x *IndexState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexState.ProtoReflect.Descriptor instead.
 func (*IndexState) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{27}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *IndexState) GetRows() uint64 {
@@ -2057,7 +2259,7 @@ type Decision struct {
 
 func (x *Decision) Reset() {
 	*x = Decision{}
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[28]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2069,7 +2271,7 @@ func (x *Decision) String() string {
 func (*Decision) ProtoMessage() {}
 
 func (x *Decision) ProtoReflect() protoreflect.Message {
-	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[28]
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2082,7 +2284,7 @@ func (x *Decision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Decision.ProtoReflect.Descriptor instead.
 func (*Decision) Descriptor() ([]byte, []int) {
-	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{28}
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Decision) GetTime() *timestamppb.Timestamp {
@@ -2104,6 +2306,483 @@ func (x *Decision) GetReason() string {
 		return x.Reason
 	}
 	return ""
+}
+
+type GetUsageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// From (inclusive) and to (exclusive); unset from is the epoch, unset to
+	// is now.
+	From          *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	To            *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	GroupBy       UsageGroupBy           `protobuf:"varint,3,opt,name=group_by,json=groupBy,proto3,enum=hartonomous.v1.UsageGroupBy" json:"group_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetUsageRequest) Reset() {
+	*x = GetUsageRequest{}
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetUsageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetUsageRequest) ProtoMessage() {}
+
+func (x *GetUsageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetUsageRequest.ProtoReflect.Descriptor instead.
+func (*GetUsageRequest) Descriptor() ([]byte, []int) {
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *GetUsageRequest) GetFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *GetUsageRequest) GetTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *GetUsageRequest) GetGroupBy() UsageGroupBy {
+	if x != nil {
+		return x.GroupBy
+	}
+	return UsageGroupBy_USAGE_GROUP_BY_UNSPECIFIED
+}
+
+// UsageLine is the sum of the ledger rows of one group.
+type UsageLine struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The operation (insert, search, get, delete, create_model, project) or
+	// the day.
+	Group   string  `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	Records uint64  `protobuf:"varint,2,opt,name=records,proto3" json:"records,omitempty"`
+	Units   float64 `protobuf:"fixed64,3,opt,name=units,proto3" json:"units,omitempty"`
+	// DCU = round6(units x base rate x multiplier), summed.
+	Dcu float64 `protobuf:"fixed64,4,opt,name=dcu,proto3" json:"dcu,omitempty"`
+	// round6(DCU x unit price), summed.
+	Cost          float64 `protobuf:"fixed64,5,opt,name=cost,proto3" json:"cost,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UsageLine) Reset() {
+	*x = UsageLine{}
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UsageLine) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UsageLine) ProtoMessage() {}
+
+func (x *UsageLine) ProtoReflect() protoreflect.Message {
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UsageLine.ProtoReflect.Descriptor instead.
+func (*UsageLine) Descriptor() ([]byte, []int) {
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *UsageLine) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *UsageLine) GetRecords() uint64 {
+	if x != nil {
+		return x.Records
+	}
+	return 0
+}
+
+func (x *UsageLine) GetUnits() float64 {
+	if x != nil {
+		return x.Units
+	}
+	return 0
+}
+
+func (x *UsageLine) GetDcu() float64 {
+	if x != nil {
+		return x.Dcu
+	}
+	return 0
+}
+
+func (x *UsageLine) GetCost() float64 {
+	if x != nil {
+		return x.Cost
+	}
+	return 0
+}
+
+type GetUsageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's tenant.
+	Tenant        string       `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Lines         []*UsageLine `protobuf:"bytes,2,rep,name=lines,proto3" json:"lines,omitempty"`
+	TotalDcu      float64      `protobuf:"fixed64,3,opt,name=total_dcu,json=totalDcu,proto3" json:"total_dcu,omitempty"`
+	TotalCost     float64      `protobuf:"fixed64,4,opt,name=total_cost,json=totalCost,proto3" json:"total_cost,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetUsageResponse) Reset() {
+	*x = GetUsageResponse{}
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetUsageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetUsageResponse) ProtoMessage() {}
+
+func (x *GetUsageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetUsageResponse.ProtoReflect.Descriptor instead.
+func (*GetUsageResponse) Descriptor() ([]byte, []int) {
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *GetUsageResponse) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *GetUsageResponse) GetLines() []*UsageLine {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+func (x *GetUsageResponse) GetTotalDcu() float64 {
+	if x != nil {
+		return x.TotalDcu
+	}
+	return 0
+}
+
+func (x *GetUsageResponse) GetTotalCost() float64 {
+	if x != nil {
+		return x.TotalCost
+	}
+	return 0
+}
+
+// DedupPolicy is a row of DeduplicationPolicies.
+type DedupPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Cosine similarity at or above which an item is a semantic duplicate.
+	Threshold float64 `protobuf:"fixed64,2,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	Active    bool    `protobuf:"varint,3,opt,name=active,proto3" json:"active,omitempty"`
+	// True for a default policy of every tenant (read-only through the API).
+	Shared        bool `protobuf:"varint,4,opt,name=shared,proto3" json:"shared,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DedupPolicy) Reset() {
+	*x = DedupPolicy{}
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DedupPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DedupPolicy) ProtoMessage() {}
+
+func (x *DedupPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DedupPolicy.ProtoReflect.Descriptor instead.
+func (*DedupPolicy) Descriptor() ([]byte, []int) {
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *DedupPolicy) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DedupPolicy) GetThreshold() float64 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *DedupPolicy) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *DedupPolicy) GetShared() bool {
+	if x != nil {
+		return x.Shared
+	}
+	return false
+}
+
+type ListDedupPoliciesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDedupPoliciesRequest) Reset() {
+	*x = ListDedupPoliciesRequest{}
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDedupPoliciesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDedupPoliciesRequest) ProtoMessage() {}
+
+func (x *ListDedupPoliciesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDedupPoliciesRequest.ProtoReflect.Descriptor instead.
+func (*ListDedupPoliciesRequest) Descriptor() ([]byte, []int) {
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{34}
+}
+
+type ListDedupPoliciesResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Policies []*DedupPolicy         `protobuf:"bytes,1,rep,name=policies,proto3" json:"policies,omitempty"`
+	// The policy in force: the tenant's active one, else the shared active one.
+	Effective     string `protobuf:"bytes,2,opt,name=effective,proto3" json:"effective,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDedupPoliciesResponse) Reset() {
+	*x = ListDedupPoliciesResponse{}
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDedupPoliciesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDedupPoliciesResponse) ProtoMessage() {}
+
+func (x *ListDedupPoliciesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDedupPoliciesResponse.ProtoReflect.Descriptor instead.
+func (*ListDedupPoliciesResponse) Descriptor() ([]byte, []int) {
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ListDedupPoliciesResponse) GetPolicies() []*DedupPolicy {
+	if x != nil {
+		return x.Policies
+	}
+	return nil
+}
+
+func (x *ListDedupPoliciesResponse) GetEffective() string {
+	if x != nil {
+		return x.Effective
+	}
+	return ""
+}
+
+type SetDedupPolicyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// In (0, 1].
+	Threshold     float64 `protobuf:"fixed64,2,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	Active        bool    `protobuf:"varint,3,opt,name=active,proto3" json:"active,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetDedupPolicyRequest) Reset() {
+	*x = SetDedupPolicyRequest{}
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetDedupPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetDedupPolicyRequest) ProtoMessage() {}
+
+func (x *SetDedupPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetDedupPolicyRequest.ProtoReflect.Descriptor instead.
+func (*SetDedupPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *SetDedupPolicyRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SetDedupPolicyRequest) GetThreshold() float64 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *SetDedupPolicyRequest) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+type SetDedupPolicyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Policy        *DedupPolicy           `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetDedupPolicyResponse) Reset() {
+	*x = SetDedupPolicyResponse{}
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetDedupPolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetDedupPolicyResponse) ProtoMessage() {}
+
+func (x *SetDedupPolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hartonomous_v1_hartonomous_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetDedupPolicyResponse.ProtoReflect.Descriptor instead.
+func (*SetDedupPolicyResponse) Descriptor() ([]byte, []int) {
+	return file_hartonomous_v1_hartonomous_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *SetDedupPolicyResponse) GetPolicy() *DedupPolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
 }
 
 var File_hartonomous_v1_hartonomous_proto protoreflect.FileDescriptor
@@ -2143,12 +2822,19 @@ const file_hartonomous_v1_hartonomous_proto_rawDesc = "" +
 	"source_uri\x18\x03 \x01(\tR\tsourceUri\x12\x1f\n" +
 	"\vsource_type\x18\x04 \x01(\tR\n" +
 	"sourceType\x12\x1a\n" +
-	"\bmetadata\x18\x05 \x01(\tR\bmetadata\"Q\n" +
+	"\bmetadata\x18\x05 \x01(\tR\bmetadata\"\x81\x01\n" +
 	"\rInsertRequest\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12*\n" +
-	"\x05items\x18\x02 \x03(\v2\x14.hartonomous.v1.ItemR\x05items\"\"\n" +
+	"\x05items\x18\x02 \x03(\v2\x14.hartonomous.v1.ItemR\x05items\x12.\n" +
+	"\x13skip_semantic_dedup\x18\x03 \x01(\bR\x11skipSemanticDedup\"\x96\x01\n" +
+	"\fInsertResult\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
+	"\aatom_id\x18\x02 \x01(\x03R\x06atomId\x124\n" +
+	"\x06status\x18\x03 \x01(\x0e2\x1c.hartonomous.v1.InsertStatusR\x06status\x12'\n" +
+	"\x0freference_count\x18\x04 \x01(\x03R\x0ereferenceCount\"Z\n" +
 	"\x0eInsertResponse\x12\x10\n" +
-	"\x03ids\x18\x01 \x03(\x03R\x03ids\"\xbd\x02\n" +
+	"\x03ids\x18\x01 \x03(\x03R\x03ids\x126\n" +
+	"\aresults\x18\x02 \x03(\v2\x1c.hartonomous.v1.InsertResultR\aresults\"\xbd\x02\n" +
 	"\n" +
 	"StoredItem\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
@@ -2270,18 +2956,58 @@ const file_hartonomous_v1_hartonomous_proto_rawDesc = "" +
 	"\bDecision\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason*B\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xa6\x01\n" +
+	"\x0fGetUsageRequest\x12.\n" +
+	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
+	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x127\n" +
+	"\bgroup_by\x18\x03 \x01(\x0e2\x1c.hartonomous.v1.UsageGroupByR\agroupBy\"w\n" +
+	"\tUsageLine\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12\x18\n" +
+	"\arecords\x18\x02 \x01(\x04R\arecords\x12\x14\n" +
+	"\x05units\x18\x03 \x01(\x01R\x05units\x12\x10\n" +
+	"\x03dcu\x18\x04 \x01(\x01R\x03dcu\x12\x12\n" +
+	"\x04cost\x18\x05 \x01(\x01R\x04cost\"\x97\x01\n" +
+	"\x10GetUsageResponse\x12\x16\n" +
+	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12/\n" +
+	"\x05lines\x18\x02 \x03(\v2\x19.hartonomous.v1.UsageLineR\x05lines\x12\x1b\n" +
+	"\ttotal_dcu\x18\x03 \x01(\x01R\btotalDcu\x12\x1d\n" +
+	"\n" +
+	"total_cost\x18\x04 \x01(\x01R\ttotalCost\"o\n" +
+	"\vDedupPolicy\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
+	"\tthreshold\x18\x02 \x01(\x01R\tthreshold\x12\x16\n" +
+	"\x06active\x18\x03 \x01(\bR\x06active\x12\x16\n" +
+	"\x06shared\x18\x04 \x01(\bR\x06shared\"\x1a\n" +
+	"\x18ListDedupPoliciesRequest\"r\n" +
+	"\x19ListDedupPoliciesResponse\x127\n" +
+	"\bpolicies\x18\x01 \x03(\v2\x1b.hartonomous.v1.DedupPolicyR\bpolicies\x12\x1c\n" +
+	"\teffective\x18\x02 \x01(\tR\teffective\"a\n" +
+	"\x15SetDedupPolicyRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
+	"\tthreshold\x18\x02 \x01(\x01R\tthreshold\x12\x16\n" +
+	"\x06active\x18\x03 \x01(\bR\x06active\"M\n" +
+	"\x16SetDedupPolicyResponse\x123\n" +
+	"\x06policy\x18\x01 \x01(\v2\x1b.hartonomous.v1.DedupPolicyR\x06policy*B\n" +
 	"\x06Metric\x12\x16\n" +
 	"\x12METRIC_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rMETRIC_COSINE\x10\x01\x12\r\n" +
-	"\tMETRIC_L2\x10\x02*\x85\x01\n" +
+	"\tMETRIC_L2\x10\x02*\x95\x01\n" +
+	"\fInsertStatus\x12\x1d\n" +
+	"\x19INSERT_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11INSERT_STATUS_NEW\x10\x01\x12&\n" +
+	"\"INSERT_STATUS_DEDUPLICATED_CONTENT\x10\x02\x12'\n" +
+	"#INSERT_STATUS_DEDUPLICATED_SEMANTIC\x10\x03*\x85\x01\n" +
 	"\n" +
 	"SearchMode\x12\x1b\n" +
 	"\x17SEARCH_MODE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11SEARCH_MODE_EXACT\x10\x01\x12\x16\n" +
 	"\x12SEARCH_MODE_HYBRID\x10\x02\x12\x14\n" +
 	"\x10SEARCH_MODE_SEED\x10\x03\x12\x15\n" +
-	"\x11SEARCH_MODE_STORE\x10\x042\xee\x04\n" +
+	"\x11SEARCH_MODE_STORE\x10\x04*d\n" +
+	"\fUsageGroupBy\x12\x1e\n" +
+	"\x1aUSAGE_GROUP_BY_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18USAGE_GROUP_BY_OPERATION\x10\x01\x12\x16\n" +
+	"\x12USAGE_GROUP_BY_DAY\x10\x022\x88\a\n" +
 	"\x12HartonomousService\x12V\n" +
 	"\vCreateModel\x12\".hartonomous.v1.CreateModelRequest\x1a#.hartonomous.v1.CreateModelResponse\x12S\n" +
 	"\n" +
@@ -2291,7 +3017,10 @@ const file_hartonomous_v1_hartonomous_proto_rawDesc = "" +
 	"\x06Delete\x12\x1d.hartonomous.v1.DeleteRequest\x1a\x1e.hartonomous.v1.DeleteResponse\x12G\n" +
 	"\x06Search\x12\x1d.hartonomous.v1.SearchRequest\x1a\x1e.hartonomous.v1.SearchResponse\x12J\n" +
 	"\aProject\x12\x1e.hartonomous.v1.ProjectRequest\x1a\x1f.hartonomous.v1.ProjectResponse\x12D\n" +
-	"\x05Stats\x12\x1c.hartonomous.v1.StatsRequest\x1a\x1d.hartonomous.v1.StatsResponseBEZCgithub.com/hartonomous/hartd/api/proto/hartonomous/v1;hartonomousv1b\x06proto3"
+	"\x05Stats\x12\x1c.hartonomous.v1.StatsRequest\x1a\x1d.hartonomous.v1.StatsResponse\x12M\n" +
+	"\bGetUsage\x12\x1f.hartonomous.v1.GetUsageRequest\x1a .hartonomous.v1.GetUsageResponse\x12h\n" +
+	"\x11ListDedupPolicies\x12(.hartonomous.v1.ListDedupPoliciesRequest\x1a).hartonomous.v1.ListDedupPoliciesResponse\x12_\n" +
+	"\x0eSetDedupPolicy\x12%.hartonomous.v1.SetDedupPolicyRequest\x1a&.hartonomous.v1.SetDedupPolicyResponseBEZCgithub.com/hartonomous/hartd/api/proto/hartonomous/v1;hartonomousv1b\x06proto3"
 
 var (
 	file_hartonomous_v1_hartonomous_proto_rawDescOnce sync.Once
@@ -2305,94 +3034,119 @@ func file_hartonomous_v1_hartonomous_proto_rawDescGZIP() []byte {
 	return file_hartonomous_v1_hartonomous_proto_rawDescData
 }
 
-var file_hartonomous_v1_hartonomous_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_hartonomous_v1_hartonomous_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_hartonomous_v1_hartonomous_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_hartonomous_v1_hartonomous_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_hartonomous_v1_hartonomous_proto_goTypes = []any{
-	(Metric)(0),                   // 0: hartonomous.v1.Metric
-	(SearchMode)(0),               // 1: hartonomous.v1.SearchMode
-	(*Model)(nil),                 // 2: hartonomous.v1.Model
-	(*CreateModelRequest)(nil),    // 3: hartonomous.v1.CreateModelRequest
-	(*CreateModelResponse)(nil),   // 4: hartonomous.v1.CreateModelResponse
-	(*ListModelsRequest)(nil),     // 5: hartonomous.v1.ListModelsRequest
-	(*ListModelsResponse)(nil),    // 6: hartonomous.v1.ListModelsResponse
-	(*Point)(nil),                 // 7: hartonomous.v1.Point
-	(*Item)(nil),                  // 8: hartonomous.v1.Item
-	(*InsertRequest)(nil),         // 9: hartonomous.v1.InsertRequest
-	(*InsertResponse)(nil),        // 10: hartonomous.v1.InsertResponse
-	(*StoredItem)(nil),            // 11: hartonomous.v1.StoredItem
-	(*GetRequest)(nil),            // 12: hartonomous.v1.GetRequest
-	(*GetResponse)(nil),           // 13: hartonomous.v1.GetResponse
-	(*DeleteRequest)(nil),         // 14: hartonomous.v1.DeleteRequest
-	(*DeleteResponse)(nil),        // 15: hartonomous.v1.DeleteResponse
-	(*Box)(nil),                   // 16: hartonomous.v1.Box
-	(*Sphere)(nil),                // 17: hartonomous.v1.Sphere
-	(*SearchRequest)(nil),         // 18: hartonomous.v1.SearchRequest
-	(*Hit)(nil),                   // 19: hartonomous.v1.Hit
-	(*SearchStats)(nil),           // 20: hartonomous.v1.SearchStats
-	(*TierStats)(nil),             // 21: hartonomous.v1.TierStats
-	(*SearchResponse)(nil),        // 22: hartonomous.v1.SearchResponse
-	(*ProjectRequest)(nil),        // 23: hartonomous.v1.ProjectRequest
-	(*ProjectResponse)(nil),       // 24: hartonomous.v1.ProjectResponse
-	(*StatsRequest)(nil),          // 25: hartonomous.v1.StatsRequest
-	(*StatsResponse)(nil),         // 26: hartonomous.v1.StatsResponse
-	(*ModelStats)(nil),            // 27: hartonomous.v1.ModelStats
-	(*AnchorInfo)(nil),            // 28: hartonomous.v1.AnchorInfo
-	(*IndexState)(nil),            // 29: hartonomous.v1.IndexState
-	(*Decision)(nil),              // 30: hartonomous.v1.Decision
-	(*timestamppb.Timestamp)(nil), // 31: google.protobuf.Timestamp
+	(Metric)(0),                       // 0: hartonomous.v1.Metric
+	(InsertStatus)(0),                 // 1: hartonomous.v1.InsertStatus
+	(SearchMode)(0),                   // 2: hartonomous.v1.SearchMode
+	(UsageGroupBy)(0),                 // 3: hartonomous.v1.UsageGroupBy
+	(*Model)(nil),                     // 4: hartonomous.v1.Model
+	(*CreateModelRequest)(nil),        // 5: hartonomous.v1.CreateModelRequest
+	(*CreateModelResponse)(nil),       // 6: hartonomous.v1.CreateModelResponse
+	(*ListModelsRequest)(nil),         // 7: hartonomous.v1.ListModelsRequest
+	(*ListModelsResponse)(nil),        // 8: hartonomous.v1.ListModelsResponse
+	(*Point)(nil),                     // 9: hartonomous.v1.Point
+	(*Item)(nil),                      // 10: hartonomous.v1.Item
+	(*InsertRequest)(nil),             // 11: hartonomous.v1.InsertRequest
+	(*InsertResult)(nil),              // 12: hartonomous.v1.InsertResult
+	(*InsertResponse)(nil),            // 13: hartonomous.v1.InsertResponse
+	(*StoredItem)(nil),                // 14: hartonomous.v1.StoredItem
+	(*GetRequest)(nil),                // 15: hartonomous.v1.GetRequest
+	(*GetResponse)(nil),               // 16: hartonomous.v1.GetResponse
+	(*DeleteRequest)(nil),             // 17: hartonomous.v1.DeleteRequest
+	(*DeleteResponse)(nil),            // 18: hartonomous.v1.DeleteResponse
+	(*Box)(nil),                       // 19: hartonomous.v1.Box
+	(*Sphere)(nil),                    // 20: hartonomous.v1.Sphere
+	(*SearchRequest)(nil),             // 21: hartonomous.v1.SearchRequest
+	(*Hit)(nil),                       // 22: hartonomous.v1.Hit
+	(*SearchStats)(nil),               // 23: hartonomous.v1.SearchStats
+	(*TierStats)(nil),                 // 24: hartonomous.v1.TierStats
+	(*SearchResponse)(nil),            // 25: hartonomous.v1.SearchResponse
+	(*ProjectRequest)(nil),            // 26: hartonomous.v1.ProjectRequest
+	(*ProjectResponse)(nil),           // 27: hartonomous.v1.ProjectResponse
+	(*StatsRequest)(nil),              // 28: hartonomous.v1.StatsRequest
+	(*StatsResponse)(nil),             // 29: hartonomous.v1.StatsResponse
+	(*ModelStats)(nil),                // 30: hartonomous.v1.ModelStats
+	(*AnchorInfo)(nil),                // 31: hartonomous.v1.AnchorInfo
+	(*IndexState)(nil),                // 32: hartonomous.v1.IndexState
+	(*Decision)(nil),                  // 33: hartonomous.v1.Decision
+	(*GetUsageRequest)(nil),           // 34: hartonomous.v1.GetUsageRequest
+	(*UsageLine)(nil),                 // 35: hartonomous.v1.UsageLine
+	(*GetUsageResponse)(nil),          // 36: hartonomous.v1.GetUsageResponse
+	(*DedupPolicy)(nil),               // 37: hartonomous.v1.DedupPolicy
+	(*ListDedupPoliciesRequest)(nil),  // 38: hartonomous.v1.ListDedupPoliciesRequest
+	(*ListDedupPoliciesResponse)(nil), // 39: hartonomous.v1.ListDedupPoliciesResponse
+	(*SetDedupPolicyRequest)(nil),     // 40: hartonomous.v1.SetDedupPolicyRequest
+	(*SetDedupPolicyResponse)(nil),    // 41: hartonomous.v1.SetDedupPolicyResponse
+	(*timestamppb.Timestamp)(nil),     // 42: google.protobuf.Timestamp
 }
 var file_hartonomous_v1_hartonomous_proto_depIdxs = []int32{
 	0,  // 0: hartonomous.v1.Model.metric:type_name -> hartonomous.v1.Metric
-	31, // 1: hartonomous.v1.Model.create_time:type_name -> google.protobuf.Timestamp
+	42, // 1: hartonomous.v1.Model.create_time:type_name -> google.protobuf.Timestamp
 	0,  // 2: hartonomous.v1.CreateModelRequest.metric:type_name -> hartonomous.v1.Metric
-	2,  // 3: hartonomous.v1.CreateModelResponse.model:type_name -> hartonomous.v1.Model
-	2,  // 4: hartonomous.v1.ListModelsResponse.models:type_name -> hartonomous.v1.Model
-	8,  // 5: hartonomous.v1.InsertRequest.items:type_name -> hartonomous.v1.Item
-	7,  // 6: hartonomous.v1.StoredItem.point:type_name -> hartonomous.v1.Point
-	31, // 7: hartonomous.v1.StoredItem.create_time:type_name -> google.protobuf.Timestamp
-	11, // 8: hartonomous.v1.GetResponse.item:type_name -> hartonomous.v1.StoredItem
-	7,  // 9: hartonomous.v1.Box.min:type_name -> hartonomous.v1.Point
-	7,  // 10: hartonomous.v1.Box.max:type_name -> hartonomous.v1.Point
-	7,  // 11: hartonomous.v1.Sphere.center:type_name -> hartonomous.v1.Point
-	16, // 12: hartonomous.v1.SearchRequest.box:type_name -> hartonomous.v1.Box
-	17, // 13: hartonomous.v1.SearchRequest.sphere:type_name -> hartonomous.v1.Sphere
-	1,  // 14: hartonomous.v1.SearchRequest.mode:type_name -> hartonomous.v1.SearchMode
-	7,  // 15: hartonomous.v1.Hit.point:type_name -> hartonomous.v1.Point
-	1,  // 16: hartonomous.v1.SearchStats.mode:type_name -> hartonomous.v1.SearchMode
-	21, // 17: hartonomous.v1.SearchStats.tiers:type_name -> hartonomous.v1.TierStats
-	19, // 18: hartonomous.v1.SearchResponse.hits:type_name -> hartonomous.v1.Hit
-	20, // 19: hartonomous.v1.SearchResponse.stats:type_name -> hartonomous.v1.SearchStats
-	7,  // 20: hartonomous.v1.ProjectResponse.point:type_name -> hartonomous.v1.Point
-	27, // 21: hartonomous.v1.StatsResponse.models:type_name -> hartonomous.v1.ModelStats
-	0,  // 22: hartonomous.v1.ModelStats.metric:type_name -> hartonomous.v1.Metric
-	28, // 23: hartonomous.v1.ModelStats.anchors:type_name -> hartonomous.v1.AnchorInfo
-	16, // 24: hartonomous.v1.ModelStats.projection_bounds:type_name -> hartonomous.v1.Box
-	29, // 25: hartonomous.v1.ModelStats.index:type_name -> hartonomous.v1.IndexState
-	30, // 26: hartonomous.v1.ModelStats.decisions:type_name -> hartonomous.v1.Decision
-	31, // 27: hartonomous.v1.AnchorInfo.chosen_time:type_name -> google.protobuf.Timestamp
-	31, // 28: hartonomous.v1.IndexState.built_time:type_name -> google.protobuf.Timestamp
-	31, // 29: hartonomous.v1.Decision.time:type_name -> google.protobuf.Timestamp
-	3,  // 30: hartonomous.v1.HartonomousService.CreateModel:input_type -> hartonomous.v1.CreateModelRequest
-	5,  // 31: hartonomous.v1.HartonomousService.ListModels:input_type -> hartonomous.v1.ListModelsRequest
-	9,  // 32: hartonomous.v1.HartonomousService.Insert:input_type -> hartonomous.v1.InsertRequest
-	12, // 33: hartonomous.v1.HartonomousService.Get:input_type -> hartonomous.v1.GetRequest
-	14, // 34: hartonomous.v1.HartonomousService.Delete:input_type -> hartonomous.v1.DeleteRequest
-	18, // 35: hartonomous.v1.HartonomousService.Search:input_type -> hartonomous.v1.SearchRequest
-	23, // 36: hartonomous.v1.HartonomousService.Project:input_type -> hartonomous.v1.ProjectRequest
-	25, // 37: hartonomous.v1.HartonomousService.Stats:input_type -> hartonomous.v1.StatsRequest
-	4,  // 38: hartonomous.v1.HartonomousService.CreateModel:output_type -> hartonomous.v1.CreateModelResponse
-	6,  // 39: hartonomous.v1.HartonomousService.ListModels:output_type -> hartonomous.v1.ListModelsResponse
-	10, // 40: hartonomous.v1.HartonomousService.Insert:output_type -> hartonomous.v1.InsertResponse
-	13, // 41: hartonomous.v1.HartonomousService.Get:output_type -> hartonomous.v1.GetResponse
-	15, // 42: hartonomous.v1.HartonomousService.Delete:output_type -> hartonomous.v1.DeleteResponse
-	22, // 43: hartonomous.v1.HartonomousService.Search:output_type -> hartonomous.v1.SearchResponse
-	24, // 44: hartonomous.v1.HartonomousService.Project:output_type -> hartonomous.v1.ProjectResponse
-	26, // 45: hartonomous.v1.HartonomousService.Stats:output_type -> hartonomous.v1.StatsResponse
-	38, // [38:46] is the sub-list for method output_type
-	30, // [30:38] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	4,  // 3: hartonomous.v1.CreateModelResponse.model:type_name -> hartonomous.v1.Model
+	4,  // 4: hartonomous.v1.ListModelsResponse.models:type_name -> hartonomous.v1.Model
+	10, // 5: hartonomous.v1.InsertRequest.items:type_name -> hartonomous.v1.Item
+	1,  // 6: hartonomous.v1.InsertResult.status:type_name -> hartonomous.v1.InsertStatus
+	12, // 7: hartonomous.v1.InsertResponse.results:type_name -> hartonomous.v1.InsertResult
+	9,  // 8: hartonomous.v1.StoredItem.point:type_name -> hartonomous.v1.Point
+	42, // 9: hartonomous.v1.StoredItem.create_time:type_name -> google.protobuf.Timestamp
+	14, // 10: hartonomous.v1.GetResponse.item:type_name -> hartonomous.v1.StoredItem
+	9,  // 11: hartonomous.v1.Box.min:type_name -> hartonomous.v1.Point
+	9,  // 12: hartonomous.v1.Box.max:type_name -> hartonomous.v1.Point
+	9,  // 13: hartonomous.v1.Sphere.center:type_name -> hartonomous.v1.Point
+	19, // 14: hartonomous.v1.SearchRequest.box:type_name -> hartonomous.v1.Box
+	20, // 15: hartonomous.v1.SearchRequest.sphere:type_name -> hartonomous.v1.Sphere
+	2,  // 16: hartonomous.v1.SearchRequest.mode:type_name -> hartonomous.v1.SearchMode
+	9,  // 17: hartonomous.v1.Hit.point:type_name -> hartonomous.v1.Point
+	2,  // 18: hartonomous.v1.SearchStats.mode:type_name -> hartonomous.v1.SearchMode
+	24, // 19: hartonomous.v1.SearchStats.tiers:type_name -> hartonomous.v1.TierStats
+	22, // 20: hartonomous.v1.SearchResponse.hits:type_name -> hartonomous.v1.Hit
+	23, // 21: hartonomous.v1.SearchResponse.stats:type_name -> hartonomous.v1.SearchStats
+	9,  // 22: hartonomous.v1.ProjectResponse.point:type_name -> hartonomous.v1.Point
+	30, // 23: hartonomous.v1.StatsResponse.models:type_name -> hartonomous.v1.ModelStats
+	0,  // 24: hartonomous.v1.ModelStats.metric:type_name -> hartonomous.v1.Metric
+	31, // 25: hartonomous.v1.ModelStats.anchors:type_name -> hartonomous.v1.AnchorInfo
+	19, // 26: hartonomous.v1.ModelStats.projection_bounds:type_name -> hartonomous.v1.Box
+	32, // 27: hartonomous.v1.ModelStats.index:type_name -> hartonomous.v1.IndexState
+	33, // 28: hartonomous.v1.ModelStats.decisions:type_name -> hartonomous.v1.Decision
+	42, // 29: hartonomous.v1.AnchorInfo.chosen_time:type_name -> google.protobuf.Timestamp
+	42, // 30: hartonomous.v1.IndexState.built_time:type_name -> google.protobuf.Timestamp
+	42, // 31: hartonomous.v1.Decision.time:type_name -> google.protobuf.Timestamp
+	42, // 32: hartonomous.v1.GetUsageRequest.from:type_name -> google.protobuf.Timestamp
+	42, // 33: hartonomous.v1.GetUsageRequest.to:type_name -> google.protobuf.Timestamp
+	3,  // 34: hartonomous.v1.GetUsageRequest.group_by:type_name -> hartonomous.v1.UsageGroupBy
+	35, // 35: hartonomous.v1.GetUsageResponse.lines:type_name -> hartonomous.v1.UsageLine
+	37, // 36: hartonomous.v1.ListDedupPoliciesResponse.policies:type_name -> hartonomous.v1.DedupPolicy
+	37, // 37: hartonomous.v1.SetDedupPolicyResponse.policy:type_name -> hartonomous.v1.DedupPolicy
+	5,  // 38: hartonomous.v1.HartonomousService.CreateModel:input_type -> hartonomous.v1.CreateModelRequest
+	7,  // 39: hartonomous.v1.HartonomousService.ListModels:input_type -> hartonomous.v1.ListModelsRequest
+	11, // 40: hartonomous.v1.HartonomousService.Insert:input_type -> hartonomous.v1.InsertRequest
+	15, // 41: hartonomous.v1.HartonomousService.Get:input_type -> hartonomous.v1.GetRequest
+	17, // 42: hartonomous.v1.HartonomousService.Delete:input_type -> hartonomous.v1.DeleteRequest
+	21, // 43: hartonomous.v1.HartonomousService.Search:input_type -> hartonomous.v1.SearchRequest
+	26, // 44: hartonomous.v1.HartonomousService.Project:input_type -> hartonomous.v1.ProjectRequest
+	28, // 45: hartonomous.v1.HartonomousService.Stats:input_type -> hartonomous.v1.StatsRequest
+	34, // 46: hartonomous.v1.HartonomousService.GetUsage:input_type -> hartonomous.v1.GetUsageRequest
+	38, // 47: hartonomous.v1.HartonomousService.ListDedupPolicies:input_type -> hartonomous.v1.ListDedupPoliciesRequest
+	40, // 48: hartonomous.v1.HartonomousService.SetDedupPolicy:input_type -> hartonomous.v1.SetDedupPolicyRequest
+	6,  // 49: hartonomous.v1.HartonomousService.CreateModel:output_type -> hartonomous.v1.CreateModelResponse
+	8,  // 50: hartonomous.v1.HartonomousService.ListModels:output_type -> hartonomous.v1.ListModelsResponse
+	13, // 51: hartonomous.v1.HartonomousService.Insert:output_type -> hartonomous.v1.InsertResponse
+	16, // 52: hartonomous.v1.HartonomousService.Get:output_type -> hartonomous.v1.GetResponse
+	18, // 53: hartonomous.v1.HartonomousService.Delete:output_type -> hartonomous.v1.DeleteResponse
+	25, // 54: hartonomous.v1.HartonomousService.Search:output_type -> hartonomous.v1.SearchResponse
+	27, // 55: hartonomous.v1.HartonomousService.Project:output_type -> hartonomous.v1.ProjectResponse
+	29, // 56: hartonomous.v1.HartonomousService.Stats:output_type -> hartonomous.v1.StatsResponse
+	36, // 57: hartonomous.v1.HartonomousService.GetUsage:output_type -> hartonomous.v1.GetUsageResponse
+	39, // 58: hartonomous.v1.HartonomousService.ListDedupPolicies:output_type -> hartonomous.v1.ListDedupPoliciesResponse
+	41, // 59: hartonomous.v1.HartonomousService.SetDedupPolicy:output_type -> hartonomous.v1.SetDedupPolicyResponse
+	49, // [49:60] is the sub-list for method output_type
+	38, // [38:49] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_hartonomous_v1_hartonomous_proto_init() }
@@ -2400,7 +3154,7 @@ func file_hartonomous_v1_hartonomous_proto_init() {
 	if File_hartonomous_v1_hartonomous_proto != nil {
 		return
 	}
-	file_hartonomous_v1_hartonomous_proto_msgTypes[16].OneofWrappers = []any{
+	file_hartonomous_v1_hartonomous_proto_msgTypes[17].OneofWrappers = []any{
 		(*SearchRequest_Box)(nil),
 		(*SearchRequest_Sphere)(nil),
 	}
@@ -2409,8 +3163,8 @@ func file_hartonomous_v1_hartonomous_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hartonomous_v1_hartonomous_proto_rawDesc), len(file_hartonomous_v1_hartonomous_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   29,
+			NumEnums:      4,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,14 +19,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	HartonomousService_CreateModel_FullMethodName = "/hartonomous.v1.HartonomousService/CreateModel"
-	HartonomousService_ListModels_FullMethodName  = "/hartonomous.v1.HartonomousService/ListModels"
-	HartonomousService_Insert_FullMethodName      = "/hartonomous.v1.HartonomousService/Insert"
-	HartonomousService_Get_FullMethodName         = "/hartonomous.v1.HartonomousService/Get"
-	HartonomousService_Delete_FullMethodName      = "/hartonomous.v1.HartonomousService/Delete"
-	HartonomousService_Search_FullMethodName      = "/hartonomous.v1.HartonomousService/Search"
-	HartonomousService_Project_FullMethodName     = "/hartonomous.v1.HartonomousService/Project"
-	HartonomousService_Stats_FullMethodName       = "/hartonomous.v1.HartonomousService/Stats"
+	HartonomousService_CreateModel_FullMethodName       = "/hartonomous.v1.HartonomousService/CreateModel"
+	HartonomousService_ListModels_FullMethodName        = "/hartonomous.v1.HartonomousService/ListModels"
+	HartonomousService_Insert_FullMethodName            = "/hartonomous.v1.HartonomousService/Insert"
+	HartonomousService_Get_FullMethodName               = "/hartonomous.v1.HartonomousService/Get"
+	HartonomousService_Delete_FullMethodName            = "/hartonomous.v1.HartonomousService/Delete"
+	HartonomousService_Search_FullMethodName            = "/hartonomous.v1.HartonomousService/Search"
+	HartonomousService_Project_FullMethodName           = "/hartonomous.v1.HartonomousService/Project"
+	HartonomousService_Stats_FullMethodName             = "/hartonomous.v1.HartonomousService/Stats"
+	HartonomousService_GetUsage_FullMethodName          = "/hartonomous.v1.HartonomousService/GetUsage"
+	HartonomousService_ListDedupPolicies_FullMethodName = "/hartonomous.v1.HartonomousService/ListDedupPolicies"
+	HartonomousService_SetDedupPolicy_FullMethodName    = "/hartonomous.v1.HartonomousService/SetDedupPolicy"
 )
 
 // HartonomousServiceClient is the client API for HartonomousService service.
@@ -60,6 +63,15 @@ type HartonomousServiceClient interface {
 	// Stats describes each model's runtime state: counts, anchors, the extent
 	// of its projected points and its index. `hartd status` prints it.
 	Stats(ctx context.Context, in *StatsRequest, opts ...grpc.CallOption) (*StatsResponse, error)
+	// GetUsage sums the caller's tenant's billing ledger over a time range,
+	// by operation or by UTC day. A tenant sees its own usage only.
+	GetUsage(ctx context.Context, in *GetUsageRequest, opts ...grpc.CallOption) (*GetUsageResponse, error)
+	// ListDedupPolicies lists the deduplication policies that apply to the
+	// caller's tenant: its own and the default ones of every tenant.
+	ListDedupPolicies(ctx context.Context, in *ListDedupPoliciesRequest, opts ...grpc.CallOption) (*ListDedupPoliciesResponse, error)
+	// SetDedupPolicy creates or updates one of the caller's tenant's
+	// policies; an active one becomes the tenant's only active policy.
+	SetDedupPolicy(ctx context.Context, in *SetDedupPolicyRequest, opts ...grpc.CallOption) (*SetDedupPolicyResponse, error)
 }
 
 type hartonomousServiceClient struct {
@@ -150,6 +162,36 @@ func (c *hartonomousServiceClient) Stats(ctx context.Context, in *StatsRequest, 
 	return out, nil
 }
 
+func (c *hartonomousServiceClient) GetUsage(ctx context.Context, in *GetUsageRequest, opts ...grpc.CallOption) (*GetUsageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetUsageResponse)
+	err := c.cc.Invoke(ctx, HartonomousService_GetUsage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hartonomousServiceClient) ListDedupPolicies(ctx context.Context, in *ListDedupPoliciesRequest, opts ...grpc.CallOption) (*ListDedupPoliciesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDedupPoliciesResponse)
+	err := c.cc.Invoke(ctx, HartonomousService_ListDedupPolicies_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hartonomousServiceClient) SetDedupPolicy(ctx context.Context, in *SetDedupPolicyRequest, opts ...grpc.CallOption) (*SetDedupPolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetDedupPolicyResponse)
+	err := c.cc.Invoke(ctx, HartonomousService_SetDedupPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HartonomousServiceServer is the server API for HartonomousService service.
 // All implementations must embed UnimplementedHartonomousServiceServer
 // for forward compatibility.
@@ -181,6 +223,15 @@ type HartonomousServiceServer interface {
 	// Stats describes each model's runtime state: counts, anchors, the extent
 	// of its projected points and its index. `hartd status` prints it.
 	Stats(context.Context, *StatsRequest) (*StatsResponse, error)
+	// GetUsage sums the caller's tenant's billing ledger over a time range,
+	// by operation or by UTC day. A tenant sees its own usage only.
+	GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error)
+	// ListDedupPolicies lists the deduplication policies that apply to the
+	// caller's tenant: its own and the default ones of every tenant.
+	ListDedupPolicies(context.Context, *ListDedupPoliciesRequest) (*ListDedupPoliciesResponse, error)
+	// SetDedupPolicy creates or updates one of the caller's tenant's
+	// policies; an active one becomes the tenant's only active policy.
+	SetDedupPolicy(context.Context, *SetDedupPolicyRequest) (*SetDedupPolicyResponse, error)
 	mustEmbedUnimplementedHartonomousServiceServer()
 }
 
@@ -214,6 +265,15 @@ func (UnimplementedHartonomousServiceServer) Project(context.Context, *ProjectRe
 }
 func (UnimplementedHartonomousServiceServer) Stats(context.Context, *StatsRequest) (*StatsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Stats not implemented")
+}
+func (UnimplementedHartonomousServiceServer) GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetUsage not implemented")
+}
+func (UnimplementedHartonomousServiceServer) ListDedupPolicies(context.Context, *ListDedupPoliciesRequest) (*ListDedupPoliciesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDedupPolicies not implemented")
+}
+func (UnimplementedHartonomousServiceServer) SetDedupPolicy(context.Context, *SetDedupPolicyRequest) (*SetDedupPolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetDedupPolicy not implemented")
 }
 func (UnimplementedHartonomousServiceServer) mustEmbedUnimplementedHartonomousServiceServer() {}
 func (UnimplementedHartonomousServiceServer) testEmbeddedByValue()                            {}
@@ -380,6 +440,60 @@ func _HartonomousService_Stats_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HartonomousService_GetUsage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetUsageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HartonomousServiceServer).GetUsage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HartonomousService_GetUsage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HartonomousServiceServer).GetUsage(ctx, req.(*GetUsageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HartonomousService_ListDedupPolicies_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDedupPoliciesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HartonomousServiceServer).ListDedupPolicies(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HartonomousService_ListDedupPolicies_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HartonomousServiceServer).ListDedupPolicies(ctx, req.(*ListDedupPoliciesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HartonomousService_SetDedupPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetDedupPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HartonomousServiceServer).SetDedupPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HartonomousService_SetDedupPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HartonomousServiceServer).SetDedupPolicy(ctx, req.(*SetDedupPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // HartonomousService_ServiceDesc is the grpc.ServiceDesc for HartonomousService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -418,6 +532,18 @@ var HartonomousService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Stats",
 			Handler:    _HartonomousService_Stats_Handler,
+		},
+		{
+			MethodName: "GetUsage",
+			Handler:    _HartonomousService_GetUsage_Handler,
+		},
+		{
+			MethodName: "ListDedupPolicies",
+			Handler:    _HartonomousService_ListDedupPolicies_Handler,
+		},
+		{
+			MethodName: "SetDedupPolicy",
+			Handler:    _HartonomousService_SetDedupPolicy_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

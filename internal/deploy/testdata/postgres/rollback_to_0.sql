@@ -21,6 +21,14 @@ DROP TABLE IF EXISTS HartdProcedureHistory;
 -- ==== 2/2 migrations
 -- in database hartd
 SELECT Version, Name, Checksum, AppliedAt FROM HartdSchemaHistory ORDER BY Version;
+-- roll back 0002_tenancy_billing_dedup when it is applied; with the DELETE after it, in one transaction
+DROP TABLE IF EXISTS "DeduplicationPolicies";
+DROP TABLE IF EXISTS "BillingUsageLedger";
+DROP TABLE IF EXISTS "BillingOperationRates";
+DROP TABLE IF EXISTS "BillingRatePlans";
+DROP TABLE IF EXISTS "ApiKeys";
+-- parameters: $1 = 2
+DELETE FROM HartdSchemaHistory WHERE Version = $1;
 -- roll back 0001_core when it is applied; with the DELETE after it, in one transaction
 -- Removes every object of 0001_core. The postgis extension stays: other
 -- schemas or applications in the database may use it, and dropping it needs

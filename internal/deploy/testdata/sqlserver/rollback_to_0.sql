@@ -31,6 +31,16 @@ GO
 -- in database Hartonomous
 SELECT Version, Name, Checksum, AppliedAt FROM HartdSchemaHistory ORDER BY Version
 GO
+-- roll back 0002_tenancy_billing_dedup when it is applied; with the DELETE after it, in one transaction
+DROP TABLE dbo.DeduplicationPolicies;
+DROP TABLE dbo.BillingUsageLedger;
+DROP TABLE dbo.BillingOperationRates;
+DROP TABLE dbo.BillingRatePlans;
+DROP TABLE dbo.ApiKeys;
+GO
+-- parameters: @p1 = 2
+DELETE FROM HartdSchemaHistory WHERE Version = @p1
+GO
 -- roll back 0001_core when it is applied; with the DELETE after it, in one transaction
 DROP TABLE dbo.SpatialAnchors;
 DROP TABLE dbo.AtomEmbeddings;
