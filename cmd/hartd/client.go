@@ -261,7 +261,8 @@ func queryVector(ctx context.Context, c pb.HartonomousServiceClient, model, vect
 func newSearchCmd() *cobra.Command {
 	var cf clientFlags
 	var model, vector, file string
-	var k, row int
+	var k, row, candidates int
+	var mode string
 	var id int64
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -283,7 +284,14 @@ func newSearchCmd() *cobra.Command {
 			if k < 1 || k > 1<<20 {
 				return fmt.Errorf("-k %d is out of range", k)
 			}
-			resp, err := c.Search(ctx, &pb.SearchRequest{Model: model, Vector: q, K: uint32(k)})
+			pm, ok := searchModes[strings.ToLower(mode)]
+			if !ok {
+				return fmt.Errorf("--mode %q: want hybrid, exact, seed or store", mode)
+			}
+			if candidates < 0 {
+				return fmt.Errorf("--candidates %d: want 0 (the mode's default) or more", candidates)
+			}
+			resp, err := c.Search(ctx, &pb.SearchRequest{Model: model, Vector: q, K: uint32(k), Mode: pm, Candidates: uint32(candidates)})
 			if err != nil {
 				return rpcErr("search", err)
 			}
@@ -299,6 +307,8 @@ func newSearchCmd() *cobra.Command {
 	f.Int64Var(&id, "id", 0, "use the stored vector of this item as the query")
 	f.IntVarP(&k, "k", "k", 10, "number of hits, 1 to 1000")
 	f.BoolVar(&asJSON, "json", false, "print each hit as a JSON line, with its text and metadata")
+	f.StringVar(&mode, "mode", "hybrid", "hybrid (the index; the default), exact (every row), seed (the original two steps) or store (the two steps inside the database)")
+	f.IntVar(&candidates, "candidates", 0, "rows re-ranked exactly: more for recall, fewer for speed (0: the mode's default)")
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
 }
@@ -426,4 +436,11 @@ func newDeleteCmd() *cobra.Command {
 	cmd.Flags().StringVar(&model, "model", "", "model (required)")
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
+}
+
+var searchModes = map[string]pb.SearchMode{
+	"hybrid": pb.SearchMode_SEARCH_MODE_HYBRID,
+	"exact":  pb.SearchMode_SEARCH_MODE_EXACT,
+	"seed":   pb.SearchMode_SEARCH_MODE_SEED,
+	"store":  pb.SearchMode_SEARCH_MODE_STORE,
 }
