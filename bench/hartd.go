@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -23,9 +24,11 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	pb "github.com/hartonomous/hartd/api/proto/hartonomous/v1"
+	"github.com/hartonomous/hartd/internal/billing"
 	"github.com/hartonomous/hartd/internal/engine"
 	"github.com/hartonomous/hartd/internal/server"
 	"github.com/hartonomous/hartd/internal/spatial"
+	"github.com/hartonomous/hartd/internal/store"
 	"github.com/hartonomous/hartd/internal/store/sqlite"
 )
 
@@ -50,6 +53,17 @@ type HartdResult struct {
 	SeedMode   *ModeResult       `json:"seed_mode,omitempty"`
 	Insert     *InsertResult     `json:"insert,omitempty"`
 	Reload     *ReloadResult     `json:"reload,omitempty"`
+	Billing    *BillingResult    `json:"billing,omitempty"`
+}
+
+// BillingResult is the ledger's amortized cost: Records appended by
+// Parallelism concurrent callers, each waiting for its record's group
+// commit, as a request does.
+type BillingResult struct {
+	Records     int     `json:"records"`
+	Parallelism int     `json:"parallelism"`
+	Seconds     float64 `json:"seconds"`
+	UsPerRecord float64 `json:"us_per_record"`
 }
 
 // LoadResult is the bulk load over gRPC.
@@ -377,6 +391,7 @@ func runHartd(ctx context.Context, ds *Dataset, cfg *config, ui *UI) (*HartdResu
 		{"hybrid", h.hybrid},
 		{"seed", h.seedMode},
 		{"insert", h.insert},
+		{"billing", h.billing},
 	}
 	for _, s := range steps {
 		if cfg.skip[s.key] {
@@ -1062,5 +1077,43 @@ func (h *hartdRun) reload(ctx context.Context, dir string, log *slog.Logger) err
 	h.res.Status["reload"] = statusOK
 	h.ui.Printf("hartd: reload ready in %.2f s (engine.Open %.2f s, %d rows, first query %s)%s\n", secs, rr.OpenSeconds, rr.Rows,
 		strings.TrimPrefix(mode.String(), "SEARCH_MODE_"), map[bool]string{true: "", false: ": NOT READY"}[rr.Ready])
+	return nil
+}
+
+// billing measures the ledger on the server's store: ledgerCallers
+// goroutines append ledgerRecords records in all, each waiting for its group
+// commit, and the cost is the wall time per record.
+func (h *hartdRun) billing(ctx context.Context) error {
+	const ledgerRecords, ledgerCallers = 50000, 256
+	l := billing.NewLedger(h.srv.st, nil)
+	defer l.Close()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, ledgerCallers)
+	start := time.Now()
+	for range ledgerCallers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= ledgerRecords {
+				rec := store.UsageRecord{TenantID: store.DefaultTenant, Principal: "bench", Operation: "search",
+					Units: 1, BaseRate: 0.01, Multiplier: 1, DCU: 0.01, Cost: 0.0000008, At: time.Now().UTC()}
+				if err := l.Append(ctx, rec); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	secs := time.Since(start).Seconds()
+	close(errs)
+	if err := <-errs; err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	h.res.Billing = &BillingResult{Records: ledgerRecords, Parallelism: ledgerCallers, Seconds: secs,
+		UsPerRecord: secs * 1e6 / ledgerRecords}
+	h.res.Status["billing"] = statusOK
+	h.ui.Printf("hartd: ledger: %d records by %d callers in %.2f s, %.1f µs per record\n", ledgerRecords, ledgerCallers, secs, h.res.Billing.UsPerRecord)
 	return nil
 }

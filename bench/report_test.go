@@ -110,7 +110,7 @@ func TestTableFormatting(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"| metric", "seed baseline", "seed threshold", "verdict", "unimplemented", "not built",
+	for _, want := range []string{"| metric", "seed baseline", "seed threshold", "verdict", "unimplemented",
 		"billing record insert", "100 ms (seed: 1M)", "pass; within seed threshold", "hnswlib 0.6.2", "≤ 1.5× raw float32"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
