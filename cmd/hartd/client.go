@@ -96,6 +96,19 @@ func (c *clientFlags) call(ctx context.Context) (context.Context, context.Cancel
 	return context.WithTimeout(ctx, c.timeout)
 }
 
+// run dials the server, calls fn with a client and a context bounded by
+// --timeout, and closes the connection.
+func (c *clientFlags) run(cmd *cobra.Command, fn func(ctx context.Context, cl pb.HartonomousServiceClient) error) error {
+	cl, closeConn, err := c.dial()
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	ctx, cancel := c.call(cmd.Context())
+	defer cancel()
+	return fn(ctx, cl)
+}
+
 // rpcErr makes a status error readable: its code and message.
 func rpcErr(what string, err error) error {
 	if st, ok := status.FromError(err); ok {
@@ -115,30 +128,25 @@ func newModelsCmd() *cobra.Command {
 		Short: "Register a model",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, closeConn, err := cf.dial()
-			if err != nil {
-				return err
-			}
-			defer closeConn()
-			ctx, cancel := cf.call(cmd.Context())
-			defer cancel()
-			m := pb.Metric_METRIC_COSINE
-			switch strings.ToLower(metric) {
-			case "cosine", "":
-			case "l2":
-				m = pb.Metric_METRIC_L2
-			default:
-				return fmt.Errorf("--metric %q: want cosine or l2", metric)
-			}
-			if dim < 1 || dim > math.MaxUint32 {
-				return fmt.Errorf("--dim %d: the dimension must be between 1 and 4096", dim)
-			}
-			resp, err := c.CreateModel(ctx, &pb.CreateModelRequest{Name: name, Dimension: uint32(dim), Metric: m, AnchorSeed: seed})
-			if err != nil {
-				return rpcErr("create model", err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "created model %s (dimension %d, %s)\n", resp.Model.Name, resp.Model.Dimension, metricName(resp.Model.Metric))
-			return nil
+			return cf.run(cmd, func(ctx context.Context, c pb.HartonomousServiceClient) error {
+				m := pb.Metric_METRIC_COSINE
+				switch strings.ToLower(metric) {
+				case "cosine", "":
+				case "l2":
+					m = pb.Metric_METRIC_L2
+				default:
+					return fmt.Errorf("--metric %q: want cosine or l2", metric)
+				}
+				if dim < 1 || dim > math.MaxUint32 {
+					return fmt.Errorf("--dim %d: the dimension must be between 1 and 4096", dim)
+				}
+				resp, err := c.CreateModel(ctx, &pb.CreateModelRequest{Name: name, Dimension: uint32(dim), Metric: m, AnchorSeed: seed})
+				if err != nil {
+					return rpcErr("create model", err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "created model %s (dimension %d, %s)\n", resp.Model.Name, resp.Model.Dimension, metricName(resp.Model.Metric))
+				return nil
+			})
 		},
 	}
 	cf.register(create)
@@ -156,37 +164,32 @@ func newModelsCmd() *cobra.Command {
 		Short: "List models",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, closeConn, err := lf.dial()
-			if err != nil {
-				return err
-			}
-			defer closeConn()
-			ctx, cancel := lf.call(cmd.Context())
-			defer cancel()
-			resp, err := c.ListModels(ctx, &pb.ListModelsRequest{})
-			if err != nil {
-				return rpcErr("list models", err)
-			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				enc := json.NewEncoder(out)
+			return lf.run(cmd, func(ctx context.Context, c pb.HartonomousServiceClient) error {
+				resp, err := c.ListModels(ctx, &pb.ListModelsRequest{})
+				if err != nil {
+					return rpcErr("list models", err)
+				}
+				out := cmd.OutOrStdout()
+				if asJSON {
+					enc := json.NewEncoder(out)
+					for _, m := range resp.Models {
+						enc.Encode(map[string]any{"name": m.Name, "dimension": m.Dimension, "metric": metricName(m.Metric),
+							"count": m.Count, "projection_ready": m.ProjectionReady, "created": m.CreateTime.AsTime()})
+					}
+					return nil
+				}
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tDIM\tMETRIC\tCOUNT\tPROJECTION\tCREATED")
 				for _, m := range resp.Models {
-					enc.Encode(map[string]any{"name": m.Name, "dimension": m.Dimension, "metric": metricName(m.Metric),
-						"count": m.Count, "projection_ready": m.ProjectionReady, "created": m.CreateTime.AsTime()})
+					proj := "pending"
+					if m.ProjectionReady {
+						proj = "ready"
+					}
+					fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\n", m.Name, m.Dimension, metricName(m.Metric), m.Count, proj,
+						m.CreateTime.AsTime().Format(time.RFC3339))
 				}
-				return nil
-			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tDIM\tMETRIC\tCOUNT\tPROJECTION\tCREATED")
-			for _, m := range resp.Models {
-				proj := "pending"
-				if m.ProjectionReady {
-					proj = "ready"
-				}
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\n", m.Name, m.Dimension, metricName(m.Metric), m.Count, proj,
-					m.CreateTime.AsTime().Format(time.RFC3339))
-			}
-			return tw.Flush()
+				return tw.Flush()
+			})
 		},
 	}
 	lf.register(list)
@@ -270,32 +273,27 @@ func newSearchCmd() *cobra.Command {
 		Short: "Search a model for the nearest embeddings",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, closeConn, err := cf.dial()
-			if err != nil {
-				return err
-			}
-			defer closeConn()
-			ctx, cancel := cf.call(cmd.Context())
-			defer cancel()
-			q, err := queryVector(ctx, c, model, vector, file, row, id)
-			if err != nil {
-				return err
-			}
-			if k < 1 || k > 1<<20 {
-				return fmt.Errorf("-k %d is out of range", k)
-			}
-			pm, ok := searchModes[strings.ToLower(mode)]
-			if !ok {
-				return fmt.Errorf("--mode %q: want hybrid, exact, seed or store", mode)
-			}
-			if candidates < 0 {
-				return fmt.Errorf("--candidates %d: want 0 (the mode's default) or more", candidates)
-			}
-			resp, err := c.Search(ctx, &pb.SearchRequest{Model: model, Vector: q, K: uint32(k), Mode: pm, Candidates: uint32(candidates)})
-			if err != nil {
-				return rpcErr("search", err)
-			}
-			return printHits(cmd.OutOrStdout(), resp, asJSON)
+			return cf.run(cmd, func(ctx context.Context, c pb.HartonomousServiceClient) error {
+				q, err := queryVector(ctx, c, model, vector, file, row, id)
+				if err != nil {
+					return err
+				}
+				if k < 1 || k > 1<<20 {
+					return fmt.Errorf("-k %d is out of range", k)
+				}
+				pm, ok := searchModes[strings.ToLower(mode)]
+				if !ok {
+					return fmt.Errorf("--mode %q: want hybrid, exact, seed or store", mode)
+				}
+				if candidates < 0 {
+					return fmt.Errorf("--candidates %d: want 0 (the mode's default) or more", candidates)
+				}
+				resp, err := c.Search(ctx, &pb.SearchRequest{Model: model, Vector: q, K: uint32(k), Mode: pm, Candidates: uint32(candidates)})
+				if err != nil {
+					return rpcErr("search", err)
+				}
+				return printHits(cmd.OutOrStdout(), resp, asJSON)
+			})
 		},
 	}
 	cf.register(cmd)
@@ -370,27 +368,22 @@ func newGetCmd() *cobra.Command {
 		Short: "Print one stored item as JSON",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, closeConn, err := cf.dial()
-			if err != nil {
-				return err
-			}
-			defer closeConn()
-			ctx, cancel := cf.call(cmd.Context())
-			defer cancel()
-			resp, err := c.Get(ctx, &pb.GetRequest{Model: model, Id: id})
-			if err != nil {
-				return rpcErr("get", err)
-			}
-			it := resp.Item
-			j := map[string]any{"id": it.Id, "atom_id": it.AtomId, "model": it.Model, "vector": it.Vector,
-				"text": it.Text, "source_uri": it.SourceUri, "source_type": it.SourceType, "created": it.CreateTime.AsTime()}
-			if it.Point != nil {
-				j["point"] = []float64{it.Point.X, it.Point.Y, it.Point.Z}
-			}
-			if it.Metadata != "" {
-				j["metadata"] = json.RawMessage(it.Metadata)
-			}
-			return json.NewEncoder(cmd.OutOrStdout()).Encode(j)
+			return cf.run(cmd, func(ctx context.Context, c pb.HartonomousServiceClient) error {
+				resp, err := c.Get(ctx, &pb.GetRequest{Model: model, Id: id})
+				if err != nil {
+					return rpcErr("get", err)
+				}
+				it := resp.Item
+				j := map[string]any{"id": it.Id, "atom_id": it.AtomId, "model": it.Model, "vector": it.Vector,
+					"text": it.Text, "source_uri": it.SourceUri, "source_type": it.SourceType, "created": it.CreateTime.AsTime()}
+				if it.Point != nil {
+					j["point"] = []float64{it.Point.X, it.Point.Y, it.Point.Z}
+				}
+				if it.Metadata != "" {
+					j["metadata"] = json.RawMessage(it.Metadata)
+				}
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(j)
+			})
 		},
 	}
 	cf.register(cmd)
@@ -417,19 +410,14 @@ func newDeleteCmd() *cobra.Command {
 				}
 				ids[i] = v
 			}
-			c, closeConn, err := cf.dial()
-			if err != nil {
-				return err
-			}
-			defer closeConn()
-			ctx, cancel := cf.call(cmd.Context())
-			defer cancel()
-			resp, err := c.Delete(ctx, &pb.DeleteRequest{Model: model, Ids: ids})
-			if err != nil {
-				return rpcErr("delete", err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "deleted %d\n", resp.Deleted)
-			return nil
+			return cf.run(cmd, func(ctx context.Context, c pb.HartonomousServiceClient) error {
+				resp, err := c.Delete(ctx, &pb.DeleteRequest{Model: model, Ids: ids})
+				if err != nil {
+					return rpcErr("delete", err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "deleted %d\n", resp.Deleted)
+				return nil
+			})
 		},
 	}
 	cf.register(cmd)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -61,31 +62,26 @@ func newUsageCmd() *cobra.Command {
 			default:
 				return fmt.Errorf("--by %q: want operation or day", by)
 			}
-			c, closeConn, err := cf.dial()
-			if err != nil {
-				return err
-			}
-			defer closeConn()
-			ctx, cancel := cf.call(cmd.Context())
-			defer cancel()
-			resp, err := c.GetUsage(ctx, req)
-			if err != nil {
-				return rpcErr("usage", err)
-			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(resp)
-			}
-			fmt.Fprintf(out, "tenant %s\n", resp.Tenant)
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, strings.ToUpper(strings.TrimPrefix(req.GroupBy.String(), "USAGE_GROUP_BY_"))+"\tRECORDS\tUNITS\tDCU\tCOST\t")
-			for _, l := range resp.Lines {
-				fmt.Fprintf(tw, "%s\t%d\t%.6f\t%.6f\t%.6f\t\n", l.Group, l.Records, l.Units, l.Dcu, l.Cost)
-			}
-			fmt.Fprintf(tw, "total\t\t\t%.6f\t%.6f\t\n", resp.TotalDcu, resp.TotalCost)
-			return tw.Flush()
+			return cf.run(cmd, func(ctx context.Context, c pb.HartonomousServiceClient) error {
+				resp, err := c.GetUsage(ctx, req)
+				if err != nil {
+					return rpcErr("usage", err)
+				}
+				out := cmd.OutOrStdout()
+				if asJSON {
+					enc := json.NewEncoder(out)
+					enc.SetIndent("", "  ")
+					return enc.Encode(resp)
+				}
+				fmt.Fprintf(out, "tenant %s\n", resp.Tenant)
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+				fmt.Fprintln(tw, strings.ToUpper(strings.TrimPrefix(req.GroupBy.String(), "USAGE_GROUP_BY_"))+"\tRECORDS\tUNITS\tDCU\tCOST\t")
+				for _, l := range resp.Lines {
+					fmt.Fprintf(tw, "%s\t%d\t%.6f\t%.6f\t%.6f\t\n", l.Group, l.Records, l.Units, l.Dcu, l.Cost)
+				}
+				fmt.Fprintf(tw, "total\t\t\t%.6f\t%.6f\t\n", resp.TotalDcu, resp.TotalCost)
+				return tw.Flush()
+			})
 		},
 	}
 	cf.register(cmd)
@@ -104,30 +100,25 @@ func newDedupCmd() *cobra.Command {
 		Short: "List the deduplication policies that apply to the caller's tenant",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, closeConn, err := lf.dial()
-			if err != nil {
-				return err
-			}
-			defer closeConn()
-			ctx, cancel := lf.call(cmd.Context())
-			defer cancel()
-			resp, err := c.ListDedupPolicies(ctx, &pb.ListDedupPoliciesRequest{})
-			if err != nil {
-				return rpcErr("list dedup policies", err)
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tTHRESHOLD\tACTIVE\tSCOPE\tIN FORCE")
-			for _, p := range resp.Policies {
-				scope, force := "tenant", ""
-				if p.Shared {
-					scope = "every tenant"
+			return lf.run(cmd, func(ctx context.Context, c pb.HartonomousServiceClient) error {
+				resp, err := c.ListDedupPolicies(ctx, &pb.ListDedupPoliciesRequest{})
+				if err != nil {
+					return rpcErr("list dedup policies", err)
 				}
-				if p.Name == resp.Effective && p.Active {
-					force = "yes"
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tTHRESHOLD\tACTIVE\tSCOPE\tIN FORCE")
+				for _, p := range resp.Policies {
+					scope, force := "tenant", ""
+					if p.Shared {
+						scope = "every tenant"
+					}
+					if p.Name == resp.Effective && p.Active {
+						force = "yes"
+					}
+					fmt.Fprintf(tw, "%s\t%g\t%v\t%s\t%s\n", p.Name, p.Threshold, p.Active, scope, force)
 				}
-				fmt.Fprintf(tw, "%s\t%g\t%v\t%s\t%s\n", p.Name, p.Threshold, p.Active, scope, force)
-			}
-			return tw.Flush()
+				return tw.Flush()
+			})
 		},
 	}
 	lf.register(list)
@@ -140,19 +131,14 @@ func newDedupCmd() *cobra.Command {
 		Short: "Create or update a policy of the caller's tenant; an active one is the tenant's only active policy",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, closeConn, err := sf.dial()
-			if err != nil {
-				return err
-			}
-			defer closeConn()
-			ctx, cancel := sf.call(cmd.Context())
-			defer cancel()
-			resp, err := c.SetDedupPolicy(ctx, &pb.SetDedupPolicyRequest{Name: name, Threshold: threshold, Active: !inactive})
-			if err != nil {
-				return rpcErr("set dedup policy", err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "policy %s: threshold %g, active %v\n", resp.Policy.Name, resp.Policy.Threshold, resp.Policy.Active)
-			return nil
+			return sf.run(cmd, func(ctx context.Context, c pb.HartonomousServiceClient) error {
+				resp, err := c.SetDedupPolicy(ctx, &pb.SetDedupPolicyRequest{Name: name, Threshold: threshold, Active: !inactive})
+				if err != nil {
+					return rpcErr("set dedup policy", err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "policy %s: threshold %g, active %v\n", resp.Policy.Name, resp.Policy.Threshold, resp.Policy.Active)
+				return nil
+			})
 		},
 	}
 	sf.register(set)
