@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/bits"
 	"runtime"
 	"sort"
 	"sync"
@@ -78,24 +77,6 @@ func (ix *ivfIndex) prepareQuery(q []float32) *queryCode {
 		}
 	}
 	return qc
-}
-
-// signDotQuery returns the estimate of <ō, rot(q)> for a code: with s_i = ±1
-// the code's signs, Σ s_i x_i = 2 Σ_{bit set} x_i − Σ x_i, and Σ_{bit set} x_i
-// ≈ lo·popcount + delta·Σ_j 2^j popcount(code & plane_j).
-func (qc *queryCode) signDotQuery(code []uint64, pop float32) float64 {
-	var p0, p1, p2, p3 int
-	pl0, pl1, pl2, pl3 := qc.planes[0], qc.planes[1], qc.planes[2], qc.planes[3]
-	pl0, pl1, pl2, pl3 = pl0[:len(code)], pl1[:len(code)], pl2[:len(code)], pl3[:len(code)]
-	for w, c := range code {
-		p0 += bits.OnesCount64(c & pl0[w])
-		p1 += bits.OnesCount64(c & pl1[w])
-		p2 += bits.OnesCount64(c & pl2[w])
-		p3 += bits.OnesCount64(c & pl3[w])
-	}
-	levels := float64(p0 + 2*p1 + 4*p2 + 8*p3)
-	setSum := qc.lo*float64(pop) + qc.delta*levels
-	return (2*setSum - qc.sum) * qc.invSqrtDim
 }
 
 // Hybrid returns the k rows nearest to q: the partitions nearest to q are
@@ -251,7 +232,9 @@ func (ix *ivfIndex) scanCodes(ctx context.Context, qc *queryCode, lists []int32,
 		fac := list.fac[:n*ivfFactors]
 		for i, row := range list.rows {
 			f := fac[i*ivfFactors : (i+1)*ivfFactors : (i+1)*ivfFactors]
-			// <ō, rot(q)> from the level sum (see signDotQuery), less <ō, rot(c)>.
+			// <ō, rot(q)>: with s_i = ±1 the code's signs, Σ s_i x_i =
+			// 2 Σ_{bit set} x_i − Σ x_i, and Σ_{bit set} x_i ≈ lo·popcount +
+			// delta·levels (the level sum of codeLevels). Less <ō, rot(c)>.
 			setSum := qc.lo*float64(f[facPop]) + qc.delta*float64(levels[i])
 			ipq := (2*setSum-qc.sum)*qc.invSqrtDim - float64(f[facOC])
 			rn := float64(f[facRNorm])

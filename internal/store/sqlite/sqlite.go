@@ -563,8 +563,11 @@ func (s *Store) Items(ctx context.Context, modelID int64, ids []int64) (map[int6
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	q := `SELECT ` + itemColumns + ` FROM AtomEmbeddings e JOIN Atoms a ON a.AtomId = e.AtomId
+	// The query text is built only when no prepared statement has it.
+	query := func() string {
+		return `SELECT ` + itemColumns + ` FROM AtomEmbeddings e JOIN Atoms a ON a.AtomId = e.AtomId
 WHERE e.ModelId = ? AND e.EmbeddingId IN (?` + strings.Repeat(",?", len(ids)-1) + `)`
+	}
 	var rows *sql.Rows
 	var err error
 	if len(ids) <= maxCachedItems {
@@ -572,7 +575,7 @@ WHERE e.ModelId = ? AND e.EmbeddingId IN (?` + strings.Repeat(",?", len(ids)-1) 
 		if v, ok := s.itemsStmts.Load(len(ids)); ok {
 			stmt = v.(*sql.Stmt)
 		} else {
-			if stmt, err = s.r.PrepareContext(ctx, q); err != nil {
+			if stmt, err = s.r.PrepareContext(ctx, query()); err != nil {
 				return nil, fmt.Errorf("sqlite: items: %w", err)
 			}
 			if v, loaded := s.itemsStmts.LoadOrStore(len(ids), stmt); loaded {
@@ -582,7 +585,7 @@ WHERE e.ModelId = ? AND e.EmbeddingId IN (?` + strings.Repeat(",?", len(ids)-1) 
 		}
 		rows, err = stmt.QueryContext(ctx, args...)
 	} else {
-		rows, err = s.r.QueryContext(ctx, q, args...)
+		rows, err = s.r.QueryContext(ctx, query(), args...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: items: %w", err)
