@@ -99,9 +99,7 @@ func scanItem(sc scanner, extra ...any) (store.Item, error) {
 	if err := sc.Scan(dest...); err != nil {
 		return it, err
 	}
-	if x.Valid && y.Valid && z.Valid {
-		it.Point = &spatial.Point{X: x.Float64, Y: y.Float64, Z: z.Float64}
-	}
+	it.Point = store.NullPoint(x, y, z)
 	it.Text, it.SourceURI, it.SourceType, it.Metadata = text.String, uri.String, typ.String, meta.String
 	it.CreatedAt = utc(it.CreatedAt)
 	return it, nil
@@ -169,34 +167,9 @@ FROM dbo.AtomEmbeddings WHERE ModelId = @p1 ORDER BY EmbeddingId`, modelID)
 	if err != nil {
 		return fmt.Errorf("sqlserver: scan model %d: %w", modelID, err)
 	}
-	defer rows.Close()
-	var vec []float32
-	for rows.Next() {
-		var r store.Row
-		var blob sql.RawBytes
-		var x, y, z sql.NullFloat64
-		if err := rows.Scan(&r.ID, &blob, &x, &y, &z); err != nil {
-			return fmt.Errorf("sqlserver: scan model %d: %w", modelID, err)
-		}
-		if cap(vec) < len(blob)/4 {
-			vec = make([]float32, len(blob)/4)
-		}
-		vec = vec[:len(blob)/4]
-		if err := embed.DecodeVectorInto(vec, blob); err != nil {
-			return fmt.Errorf("sqlserver: scan model %d: row %d: %w", modelID, r.ID, err)
-		}
-		r.Vector = vec
-		if x.Valid && y.Valid && z.Valid {
-			r.Point = &spatial.Point{X: x.Float64, Y: y.Float64, Z: z.Float64}
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
+	return store.ScanRows(rows, fn, func(err error) error {
 		return fmt.Errorf("sqlserver: scan model %d: %w", modelID, err)
-	}
-	return nil
+	})
 }
 
 // seedSQL selects the @p4 rows of model @p1 nearest to (@p2, @p3) in 2-D:
